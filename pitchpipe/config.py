@@ -1,0 +1,216 @@
+"""Typed, validated views of params.yaml: every bad value is reported by its key before work starts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SEGMENTS = ("attack", "sustain", "decay")
+
+
+class ParamsError(ValueError):
+    """A params.yaml value is missing or wrong; the message names the key."""
+
+
+class _Section:
+    """Reads keys of one params.yaml section, raising ParamsError('file: section.key: why')."""
+
+    def __init__(self, source: str, name: str, values: Any):
+        self.source, self.name = source, name
+        if not isinstance(values, dict):
+            raise ParamsError(f"{source}: {name}: expected a mapping of keys, got {type(values).__name__}")
+        self.values = values
+
+    def fail(self, key: str, why: str) -> ParamsError:
+        return ParamsError(f"{self.source}: {self.name}.{key}: {why}")
+
+    def get(self, key: str, kind, default: Any = ..., low=None, high=None):
+        if key not in self.values:
+            if default is ...:
+                raise self.fail(key, "missing")
+            return default
+        value = self.values[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise self.fail(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, f"must be finite, got {value!r}")
+        if low is not None and value < low or high is not None and value > high:
+            raise self.fail(key, f"{value!r} is out of range [{low}, {high}]")
+        return value
+
+    def int_list(self, key: str, low: int, high: int, default: Any = ...) -> tuple[int, ...]:
+        values = self.get(key, list, default)
+        for index, value in enumerate(values):
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise self.fail(f"{key}[{index}]", f"{value!r} is not an integer in [{low}, {high}]")
+        return tuple(values)
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    seed: int
+    soundfonts: tuple[str, ...]
+    programs: tuple[int, ...]
+    programs_per_octave: int
+    excluded_programs: tuple[int, ...]
+    midi_low: int
+    midi_high: int
+    detunes_per_note: int
+    detune_cents: float
+    bend_range_semitones: int
+    velocities: tuple[int, ...]
+    note_seconds: float
+    release_seconds: float
+    sample_rate: int
+    notes_per_shard: int
+
+    @property
+    def program_pool(self) -> tuple[int, ...]:
+        return tuple(p for p in self.programs if p not in self.excluded_programs)
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    seed: int
+    note_seconds: float
+    sample_rate: int
+    clip_samples: int
+    segments: tuple[str, ...]
+    silence_db: float
+    gain_min: float
+    gain_max: float
+    missing_fundamental_prob: float
+    split: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeaturizeConfig:
+    sample_rate: int
+    window: str
+    nperseg: int
+    noverlap: int
+    nfft: int
+    scale: str
+    max_hz: float | None
+    dtype: str
+
+
+def read_params(path: str | Path = "params.yaml") -> dict:
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    return params
+
+
+def _seed(params: dict, source: str) -> int:
+    return _Section(source, "<top>", params).get("seed", int, low=0)
+
+
+def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
+    s = _Section(source, "render", params.get("render"))
+    soundfonts = s.get("soundfonts", list)
+    if not soundfonts:
+        raise s.fail("soundfonts", "needs at least one soundfont")
+    for index, font in enumerate(soundfonts):
+        if not isinstance(font, str) or not Path(font).is_file():
+            raise s.fail(f"soundfonts[{index}]", f"{font!r} is not an existing file")
+    programs_value = s.values.get("programs", "all")
+    programs = tuple(range(128)) if programs_value == "all" else s.int_list("programs", 0, 127)
+    excluded = s.int_list("excluded_programs", 0, 127, default=[])
+    explicit_excluded = sorted(set(programs) & set(excluded)) if programs_value != "all" else []
+    if explicit_excluded:
+        raise s.fail("programs", f"{explicit_excluded} are listed in render.excluded_programs (their pitch does not match their label)")
+    config = RenderConfig(
+        seed=_seed(params, source), soundfonts=tuple(soundfonts), programs=programs,
+        programs_per_octave=s.get("programs_per_octave", int, low=0, high=128),
+        excluded_programs=excluded,
+        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
+        detunes_per_note=s.get("detunes_per_note", int, low=1, high=100),
+        detune_cents=s.get("detune_cents", float, low=0.0, high=100.0),
+        bend_range_semitones=s.get("bend_range_semitones", int, low=1, high=24),
+        velocities=s.int_list("velocities", 1, 127),
+        note_seconds=s.get("note_seconds", float, low=0.05, high=30.0),
+        release_seconds=s.get("release_seconds", float, low=0.0, high=30.0),
+        sample_rate=s.get("sample_rate", int, low=8000, high=192000),
+        notes_per_shard=s.get("notes_per_shard", int, low=1))
+    if config.midi_low > config.midi_high:
+        raise s.fail("midi_low", f"{config.midi_low} is above render.midi_high {config.midi_high}")
+    if not config.velocities:
+        raise s.fail("velocities", "needs at least one velocity")
+    if config.detune_cents > 100.0 * config.bend_range_semitones:
+        raise s.fail("detune_cents", f"{config.detune_cents} exceeds the pitch-bend range of {config.bend_range_semitones} semitones")
+    if len(config.program_pool) < max(1, config.programs_per_octave):
+        raise s.fail("programs_per_octave", f"{config.programs_per_octave} wanted but only {len(config.program_pool)} programs remain after exclusions")
+    return config
+
+
+def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
+    s = _Section(source, "prepare", params.get("prepare"))
+    segments = s.get("segments", list)
+    for index, name in enumerate(segments):
+        if name not in SEGMENTS:
+            raise s.fail(f"segments[{index}]", f"{name!r} is not one of {SEGMENTS}")
+    if not segments or len(set(segments)) != len(segments):
+        raise s.fail("segments", "needs one or more distinct segments")
+    split = s.get("split", dict)
+    if set(split) != {"train", "val", "test"}:
+        raise s.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
+    for name, fraction in split.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise s.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
+    if abs(sum(split.values()) - 1.0) > 1e-6:
+        raise s.fail("split", f"fractions sum to {sum(split.values())}, not 1")
+    render = _Section(source, "render", params.get("render"))
+    config = PrepareConfig(
+        seed=_seed(params, source), note_seconds=render.get("note_seconds", float, low=0.05),
+        sample_rate=s.get("sample_rate", int, low=4000, high=96000),
+        clip_samples=s.get("clip_samples", int, low=64), segments=tuple(segments),
+        silence_db=s.get("silence_db", float, high=0.0),
+        gain_min=s.get("gain_min", float, low=0.0, high=1.0), gain_max=s.get("gain_max", float, low=0.0, high=1.0),
+        missing_fundamental_prob=s.get("missing_fundamental_prob", float, low=0.0, high=1.0),
+        split={name: float(split[name]) for name in ("train", "val", "test")})
+    if config.gain_min > config.gain_max:
+        raise s.fail("gain_min", f"{config.gain_min} is above prepare.gain_max {config.gain_max}")
+    clip_seconds = config.clip_samples / config.sample_rate
+    if "sustain" in segments and config.note_seconds < 2 * clip_seconds:
+        raise ParamsError(f"{source}: render.note_seconds: {config.note_seconds} s is too short for separate attack and "
+                          f"sustain clips of {clip_seconds:.3f} s (needs at least {2 * clip_seconds:.3f})")
+    return config
+
+
+def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConfig:
+    s = _Section(source, "featurize", params.get("featurize"))
+    prepare = _Section(source, "prepare", params.get("prepare"))
+    config = FeaturizeConfig(
+        sample_rate=prepare.get("sample_rate", int, low=4000), window=s.get("window", str),
+        nperseg=s.get("nperseg", int, low=8), noverlap=s.get("noverlap", int, low=0),
+        nfft=s.get("nfft", int, low=8), scale=s.get("scale", str),
+        max_hz=None if s.values.get("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str))
+    if config.noverlap >= config.nperseg:
+        raise s.fail("noverlap", f"{config.noverlap} must be smaller than featurize.nperseg {config.nperseg}")
+    if config.nfft < config.nperseg:
+        raise s.fail("nfft", f"{config.nfft} must be at least featurize.nperseg {config.nperseg}")
+    if config.scale not in ("magnitude", "log", "psd"):
+        raise s.fail("scale", f"{config.scale!r} is not one of magnitude, log, psd")
+    if config.dtype not in ("float16", "float32"):
+        raise s.fail("dtype", f"{config.dtype!r} is not float16 or float32")
+    if config.max_hz is not None and not 0 < config.max_hz <= config.sample_rate / 2:
+        raise s.fail("max_hz", f"{config.max_hz} must be in (0, {config.sample_rate / 2}]")
+    try:
+        from scipy.signal import get_window
+        get_window(config.window, config.nperseg)
+    except ValueError as error:
+        raise s.fail("window", f"{config.window!r}: {error}") from None
+    return config

@@ -1,0 +1,54 @@
+"""The featurize stage's library: clip shards → spectrogram shards with every label column kept."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pitchpipe.config import FeaturizeConfig
+from pitchpipe.parallel import Progress, map_shards
+from pitchpipe.prepare import SPLITS
+from pitchpipe.shards import array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.spectrogram import frequencies, spectrogram
+
+FEATURE_COLUMN = "spectrogram"
+
+
+def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
+    """Replace the audio column by the (bins, frames) spectrogram; the schema records shape and bins."""
+    audio = read_array(clips, "audio")
+    features = spectrogram(audio, config)
+    n_bins = len(frequencies(config))
+    frames = features.shape[2] if len(features) else (audio.shape[1] - config.nperseg) // (config.nperseg - config.noverlap) + 1
+    labels = clips.drop_columns(["audio"])
+    column = array_column(features) if len(features) else pa.array([], pa.list_(pa.from_numpy_dtype(features.dtype), n_bins * frames))
+    table = labels.append_column(pa.field(FEATURE_COLUMN, column.type), column)
+    schema = with_shape(table.schema, FEATURE_COLUMN, (n_bins, frames))
+    metadata = {**schema.metadata, b"featurize": json.dumps(config.__dict__, sort_keys=True).encode(),
+                b"max_bin_hz": str(float(frequencies(config)[-1])).encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def _featurize_task(config: FeaturizeConfig, out_dir: Path, task: tuple[str, Path]) -> int:
+    split, source = task
+    table = featurize_table(pq.read_table(source), config)
+    write_atomic(table, out_dir / split / source.name)
+    return table.num_rows
+
+
+def run_featurize(config: FeaturizeConfig, clips_dir: str | Path, out_dir: str | Path,
+                  workers: int | None = None) -> int:
+    """Spectrogram shards for every clip shard, same split folders and shard names."""
+    clips_dir, out_dir = Path(clips_dir), Path(out_dir)
+    tasks = [(split, source) for split in SPLITS for source in list_shards(clips_dir / split)]
+    total = sum(pq.read_metadata(source).num_rows for _, source in tasks)
+    for split in SPLITS:
+        reset_folder(out_dir / split)
+    progress = Progress("featurize", total, "clips")
+    map_shards(partial(_featurize_task, config, out_dir), tasks, progress, count=int, workers=workers)
+    progress.finish(f", {len(tasks)} shards")
+    return total

@@ -1,0 +1,120 @@
+"""The prepare stage's library: 16 kHz mono clips of each note's attack, sustain and decay, split by note."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
+from pitchpipe.config import SEGMENTS, ParamsError, PrepareConfig
+from pitchpipe.seeding import rng
+from pitchpipe.parallel import Progress, map_shards
+from pitchpipe.shards import array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+
+SPLITS = ("train", "val", "test")
+LABEL_COLUMNS = ("note_id", "soundfont", "program", "instrument", "family", "midi_note", "detune_cents", "f0_hz",
+                 "velocity")
+
+
+def assign_splits(note_ids: np.ndarray, config: PrepareConfig) -> dict[int, str]:
+    """Split whole notes (never single clips) by a seeded permutation, in exact proportions.
+
+    Raises ParamsError if a split would be empty, before any audio is touched.
+    """
+    note_ids = np.unique(np.asarray(note_ids))
+    order = rng(config.seed, "split").permutation(note_ids)
+    n_train = int(round(config.split["train"] * len(order)))
+    n_val = int(round(config.split["val"] * len(order)))
+    counts = {"train": n_train, "val": n_val, "test": len(order) - n_train - n_val}
+    for name, count in counts.items():
+        if count <= 0:
+            raise ParamsError(f"params.yaml: prepare.split.{name}: {config.split[name]} of {len(order)} notes "
+                              f"leaves the {name} split empty; render more notes or change the fractions")
+    names = np.array(["train"] * n_train + ["val"] * n_val + ["test"] * counts["test"])
+    return dict(zip(order.tolist(), names.tolist()))
+
+
+def note_clips(pcm: np.ndarray, render_rate: int, config: PrepareConfig) -> dict[str, np.ndarray]:
+    """Mono, resampled, peak-normalised note sliced into one clip per configured segment."""
+    audio = peak_normalise(resample(to_mono(pcm), render_rate, config.sample_rate))
+    clip_seconds = config.clip_samples / config.sample_rate
+    starts = segment_starts(config.note_seconds, clip_seconds, config.segments)
+    return {name: slice_clip(audio, round(start * config.sample_rate), config.clip_samples)
+            for name, start in starts.items()}
+
+
+def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],
+                  config: PrepareConfig) -> tuple[dict[str, pa.Table], int]:
+    """Clips of every note in a rendered shard, grouped by split; also the number of near-silent clips dropped."""
+    pcm = read_array(table, "audio")
+    labels = table.select(list(LABEL_COLUMNS)).to_pydict()
+    rows: dict[str, dict[str, list]] = {split: {key: [] for key in (*LABEL_COLUMNS, "clip_id", "segment", "gain",
+                                                                     "missing_fundamental", "audio")}
+                                        for split in SPLITS}
+    dropped = 0
+    for row, note_id in enumerate(labels["note_id"]):
+        clips = note_clips(pcm[row], render_rate, config)
+        for name, clip in clips.items():
+            if rms_db(clip)[0] < config.silence_db:
+                dropped += 1
+                continue
+            segment_index = SEGMENTS.index(name)
+            draw = rng(config.seed, "clip", note_id, segment_index)
+            missing = bool(draw.random() < config.missing_fundamental_prob)
+            gain = float(draw.uniform(config.gain_min, config.gain_max))
+            if missing:
+                clip = reject_band(clip, config.sample_rate, labels["f0_hz"][row])
+            out = rows[assignment[note_id]]
+            for key in LABEL_COLUMNS:
+                out[key].append(labels[key][row])
+            out["clip_id"].append(note_id * len(SEGMENTS) + segment_index)
+            out["segment"].append(name)
+            out["gain"].append(gain)
+            out["missing_fundamental"].append(missing)
+            out["audio"].append((clip * gain).astype(np.float32))
+    return {split: clip_table(table.schema, columns, config) for split, columns in rows.items()}, dropped
+
+
+def clip_table(render_schema: pa.Schema, columns: dict[str, list], config: PrepareConfig) -> pa.Table:
+    audio = np.array(columns.pop("audio"), dtype=np.float32).reshape(-1, config.clip_samples)
+    fields = [render_schema.field(key) for key in LABEL_COLUMNS]
+    fields += [pa.field("clip_id", pa.int32()), pa.field("segment", pa.string()), pa.field("gain", pa.float32()),
+               pa.field("missing_fundamental", pa.bool_())]
+    arrays = [pa.array(columns[f.name], f.type) for f in fields]
+    table = pa.Table.from_arrays(arrays + [array_column(audio)], schema=pa.schema(
+        fields + [pa.field("audio", pa.list_(pa.float32(), config.clip_samples))]))
+    schema = with_shape(table.schema, "audio", (config.clip_samples,))
+    schema = schema.with_metadata({**schema.metadata, b"sample_rate": str(config.sample_rate).encode()})
+    return table.replace_schema_metadata(schema.metadata)
+
+
+def _prepare_task(config: PrepareConfig, out_dir: Path, assignment: dict[int, str], source: Path) -> tuple[int, int]:
+    table = pq.read_table(source)
+    render_rate = int(table.schema.metadata[b"sample_rate"])
+    by_split, dropped = prepare_shard(table, render_rate, assignment, config)
+    for split, clips in by_split.items():
+        write_atomic(clips, out_dir / split / source.name)
+    return sum(t.num_rows for t in by_split.values()), dropped
+
+
+def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Path,
+                workers: int | None = None) -> dict[str, int]:
+    """Clips for every rendered shard into `out_dir`/{train,val,test}/ under the same shard names."""
+    sources = list_shards(render_dir)
+    if not sources:
+        raise FileNotFoundError(f"{render_dir}: no rendered shards")
+    note_ids = np.concatenate([pq.read_table(s, columns=["note_id"]).column("note_id").to_numpy() for s in sources])
+    assignment = assign_splits(note_ids, config)  # validates the split before anything is deleted
+    out_dir = Path(out_dir)
+    for split in SPLITS:
+        reset_folder(out_dir / split)
+    progress = Progress("prepare", len(note_ids), "notes")
+    results = map_shards(partial(_prepare_task, config, out_dir, assignment), sources, progress,
+                         count=lambda result: result[0] // max(1, len(config.segments)), workers=workers)
+    kept, dropped = sum(r[0] for r in results), sum(r[1] for r in results)
+    progress.finish(f", {kept} clips kept, {dropped} near-silent clips dropped")
+    return {"clips": kept, "dropped_silent": dropped, "notes": int(len(note_ids))}

@@ -1,0 +1,76 @@
+"""Parquet shards: fixed names, atomic writes, and array columns with their shape in the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COMPRESSION = "zstd"
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:05d}.parquet"
+
+
+def list_shards(folder: str | Path) -> list[Path]:
+    """Shards of a folder in name (= row) order; a missing folder is an error, an empty one is not."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (has the stage that writes it run?)")
+    return sorted(folder.glob("shard-*.parquet"))
+
+
+def write_atomic(table: pa.Table, path: str | Path) -> None:
+    """Write under a temporary name in the same folder, then rename: readers never see half a shard."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, temporary, compression=COMPRESSION, use_dictionary=False, write_statistics=False)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def array_column(values: np.ndarray) -> pa.FixedSizeListArray:
+    """A (rows, ...) array as a fixed-size list column of its flattened rows."""
+    values = np.ascontiguousarray(values)
+    flat = pa.array(values.reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, int(np.prod(values.shape[1:], dtype=np.int64)))
+
+
+def with_shape(schema: pa.Schema, column: str, shape: tuple[int, ...]) -> pa.Schema:
+    """Record the per-row shape of an array column in the schema metadata."""
+    metadata = dict(schema.metadata or {})
+    metadata[f"{column}.shape".encode()] = json.dumps(list(shape)).encode()
+    return schema.with_metadata(metadata)
+
+
+def column_shape(schema: pa.Schema, column: str) -> tuple[int, ...]:
+    raw = (schema.metadata or {}).get(f"{column}.shape".encode())
+    if raw is None:
+        raise KeyError(f"schema has no shape recorded for column {column!r}")
+    return tuple(json.loads(raw))
+
+
+def read_array(table: pa.Table, column: str) -> np.ndarray:
+    """The fixed-size list column `column` as a (rows, *shape) numpy array."""
+    shape = column_shape(table.schema, column)
+    chunked = table.column(column)
+    flat = np.concatenate([chunk.flatten().to_numpy(zero_copy_only=False) for chunk in chunked.chunks]) \
+        if chunked.num_chunks else np.zeros(0)
+    return flat.reshape((table.num_rows, *shape))
+
+
+def reset_folder(folder: str | Path) -> Path:
+    """An empty output folder: stale shards from an earlier, larger run must not survive."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.parquet"):
+        stale.unlink()
+    return folder
