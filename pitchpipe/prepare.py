@@ -92,13 +92,14 @@ def clip_table(render_schema: pa.Schema, columns: dict[str, list], config: Prepa
     return table.replace_schema_metadata(schema.metadata)
 
 
-def _prepare_task(config: PrepareConfig, out_dir: Path, assignment: dict[int, str], source: Path) -> tuple[int, int]:
+def _prepare_task(config: PrepareConfig, out_dir: Path, assignment: dict[int, str],
+                  source: Path) -> tuple[int, int, int]:
     table = pq.read_table(source)
     render_rate = int(table.schema.metadata[b"sample_rate"])
     by_split, dropped = prepare_shard(table, render_rate, assignment, config)
     for split, clips in by_split.items():
         write_atomic(clips, out_dir / split / source.name)
-    return sum(t.num_rows for t in by_split.values()), dropped
+    return table.num_rows, sum(t.num_rows for t in by_split.values()), dropped
 
 
 def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Path,
@@ -114,7 +115,7 @@ def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Pa
         reset_folder(out_dir / split)
     progress = Progress("prepare", len(note_ids), "notes")
     results = map_shards(partial(_prepare_task, config, out_dir, assignment), sources, progress,
-                         count=lambda result: result[0] // max(1, len(config.segments)), workers=workers)
-    kept, dropped = sum(r[0] for r in results), sum(r[1] for r in results)
+                         count=lambda result: result[0], workers=workers)
+    kept, dropped = sum(r[1] for r in results), sum(r[2] for r in results)
     progress.finish(f", {kept} clips kept, {dropped} near-silent clips dropped")
     return {"clips": kept, "dropped_silent": dropped, "notes": int(len(note_ids))}

@@ -1,0 +1,67 @@
+"""Shared fixtures: small real configurations (real FluidSynth, real soundfonts) built from params.yaml."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def tiny_params(base: dict, **render) -> dict:
+    """The project's params with a few notes: 2 programs per octave over A3..B4, one detune each."""
+    params = copy.deepcopy(base)
+    params["render"].update(dict(programs_per_octave=2, midi_low=57, midi_high=71, detunes_per_note=1,
+                                 notes_per_shard=8))
+    params["render"].update(render)
+    return params
+
+
+@pytest.fixture
+def tiny(default_params) -> dict:
+    return tiny_params(default_params)
+
+
+def write_params(params: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def run_cmd(args, cwd, check=True, env_extra=None, timeout=900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", DVC_NO_ANALYTICS="1")
+    env.update(env_extra or {})
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_project(tmp: Path, params: dict) -> Path:
+    """A fresh git + DVC repository holding this project's code and the given params."""
+    project = tmp / "project"
+    project.mkdir()
+    for name in ("pitchpipe", "stages"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    write_params(params, project / "params.yaml")
+    run_cmd(["git", "init", "-q"], project)
+    run_cmd(["git", "config", "user.email", "test@example.com"], project)
+    run_cmd(["git", "config", "user.name", "test"], project)
+    run_cmd(["dvc", "init", "-q"], project)
+    run_cmd(["git", "add", "-A"], project)
+    run_cmd(["git", "commit", "-qm", "init"], project)
+    return project
