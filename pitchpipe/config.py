@@ -214,3 +214,36 @@ def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConf
     except ValueError as error:
         raise s.fail("window", f"{config.window!r}: {error}") from None
     return config
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int
+    architecture: str
+    head: str
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    dropout: float
+    bin_cents: float
+    blur_cents: float
+    pitch_low_midi: float
+    pitch_high_midi: float
+
+
+def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
+    s = _Section(source, "train", params.get("train"))
+    render = _Section(source, "render", params.get("render"))
+    margin = render.get("detune_cents", float, low=0.0) / 100.0 + 0.5
+    config = TrainConfig(
+        seed=_seed(params, source), architecture=s.get("architecture", str), head=s.get("head", str),
+        epochs=s.get("epochs", int, low=1), batch_size=s.get("batch_size", int, low=1),
+        learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0), dropout=s.get("dropout", float, low=0.0, high=0.95),
+        bin_cents=s.get("bin_cents", float, low=1.0, high=100.0), blur_cents=s.get("blur_cents", float, low=1.0, high=200.0),
+        pitch_low_midi=render.get("midi_low", int, low=0, high=127) - margin,
+        pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin)
+    if config.architecture not in ("compact", "original"):
+        raise s.fail("architecture", f"{config.architecture!r} is not one of compact, original")
+    if config.head not in ("hz", "cents", "bins"):
+        raise s.fail("head", f"{config.head!r} is not one of hz, cents, bins")
+    return config

@@ -29,7 +29,8 @@ def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
     table = labels.append_column(pa.field(FEATURE_COLUMN, column.type), column)
     schema = with_shape(table.schema, FEATURE_COLUMN, (n_bins, frames))
     metadata = {**schema.metadata, b"featurize": json.dumps(config.__dict__, sort_keys=True).encode(),
-                b"max_bin_hz": str(float(frequencies(config)[-1])).encode()}
+                b"max_bin_hz": str(float(frequencies(config)[-1])).encode(),
+                b"clip_samples": str(audio.shape[1]).encode()}
     return table.replace_schema_metadata(metadata)
 
 

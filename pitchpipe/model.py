@@ -1,0 +1,62 @@
+"""Keras 3 models (backend-neutral: only keras layers and ops) for spectrogram → pitch."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+ARCHITECTURES = ("compact", "original")
+
+
+def output_layer(head: str, n_bins: int):
+    if head == "bins":
+        return layers.Dense(n_bins, activation="sigmoid", name="pitch_bins")
+    return layers.Dense(1, name=f"pitch_{head}")
+
+
+def original(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:
+    """The original experiment's network: input dropout, Conv2D 64/128/128/256 each max-pooled, two dense layers."""
+    inputs = keras.Input(shape=input_shape, name="spectrogram")
+    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
+    x = layers.Reshape((*input_shape, 1))(x)
+    x = layers.Dropout(0.2, name="input_dropout")(x)
+    for filters in (64, 128, 128, 256):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(256, activation="relu")(x)
+    return keras.Model(inputs, output_layer(head, n_bins)(x), name="original")
+
+
+def compact(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:
+    """Our CPU-sized design: pool time to a few slices, then 1-D convolutions along frequency.
+
+    Pitch barely moves within 0.33 s, so time is averaged to six slices (keeping onset vs. tail);
+    frequency keeps full resolution in the first layers, where harmonic spacing carries the pitch.
+    """
+    bins, frames = input_shape
+    slices = 6
+    inputs = keras.Input(shape=input_shape, name="spectrogram")
+    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
+    x = layers.Reshape((bins, frames, 1))(x)
+    x = layers.AveragePooling2D((1, frames // slices))(x)
+    x = layers.Reshape((bins, slices))(x)
+    x = layers.Dropout(0.1, name="input_dropout")(x)
+    for filters, kernel in ((48, 9), (64, 7), (96, 5), (128, 3)):
+        x = layers.Conv1D(filters, kernel, padding="same", activation="relu")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling1D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(512, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, output_layer(head, n_bins)(x), name="compact")
+
+
+def build(architecture: str, input_shape, head: str, n_bins: int, mean: float, variance: float,
+          dropout: float) -> keras.Model:
+    builder = {"compact": compact, "original": original}[architecture]
+    return builder(tuple(input_shape), head, n_bins, mean, variance, dropout)

@@ -1,0 +1,165 @@
+"""The report stage's library: one self-contained static HTML page (inline SVG and audio, no network)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from pitchpipe.notes import note_name
+
+WORST_CLIPS = 8
+EXAMPLE_FAMILIES = ("piano", "guitar", "strings", "brass", "reed", "synth lead")
+
+
+def _svg(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _figure(width=8.0, height=3.2):
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    matplotlib.rcParams["svg.hashsalt"] = "pitchpipe"
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def error_by_pitch_plot(rows: list[dict], unit: str) -> str:
+    figure, axis = _figure()
+    notes = [r["midi_note"] for r in rows]
+    axis.bar(notes, [r[f"mean_abs_{unit}"] for r in rows], color="#4c72b0", label="model, mean")
+    axis.plot(notes, [r[f"median_abs_{unit}"] for r in rows], "k.", label="model, median")
+    if unit == "cents":
+        axis.plot(notes, [r["yin_median_abs_cents"] for r in rows], "-", color="#dd8452", label="YIN, median")
+        axis.set_yscale("symlog", linthresh=10)
+    axis.set_xlabel("MIDI note")
+    axis.set_ylabel(f"absolute error ({unit})")
+    axis.legend(loc="upper left")
+    return _svg(figure)
+
+
+def confusion_plot(true_midi: np.ndarray, predicted_midi: np.ndarray) -> str:
+    low, high = int(true_midi.min()), int(true_midi.max())
+    size = high - low + 1
+    matrix = np.zeros((size, size))
+    predicted = np.clip(np.rint(np.nan_to_num(predicted_midi, nan=low)).astype(int), low, high)
+    np.add.at(matrix, (true_midi.astype(int) - low, predicted - low), 1)
+    figure, axis = _figure(5.5, 5.0)
+    axis.imshow(np.log1p(matrix), origin="lower", cmap="magma", extent=(low - 0.5, high + 0.5, low - 0.5, high + 0.5))
+    axis.set_xlabel("predicted MIDI note")
+    axis.set_ylabel("true MIDI note")
+    return _svg(figure)
+
+
+def training_curves_plot(live_dir: Path) -> str:
+    figure, axes = _figure(8.0, 3.0)
+    axes.set_xlabel("epoch")
+    plotted = False
+    for name in ("val_rpa50", "val_median_cents"):
+        path = live_dir / "plots" / "metrics" / f"{name}.tsv"
+        if path.exists():
+            rows = list(csv.DictReader(path.open(), delimiter="\t"))
+            axes.plot([int(r["step"]) + 1 for r in rows], [float(r[name]) for r in rows], marker=".", label=name)
+            plotted = True
+    if plotted:
+        axes.set_yscale("log")
+        axes.legend()
+    return _svg(figure)
+
+
+def spectrogram_examples(features_dir: Path) -> str:
+    """One sustain-clip spectrogram for each of a few instrument families from the test split."""
+    import matplotlib.pyplot as plt
+
+    from pitchpipe.featurize import FEATURE_COLUMN
+    from pitchpipe.shards import list_shards, read_array
+
+    examples: dict[str, tuple] = {}
+    for path in list_shards(features_dir / "test"):
+        table = pq.read_table(path, columns=["family", "segment", "instrument", "midi_note", FEATURE_COLUMN])
+        for row, (family, segment) in enumerate(zip(table.column("family").to_pylist(), table.column("segment").to_pylist())):
+            if family in EXAMPLE_FAMILIES and segment == "sustain" and family not in examples:
+                examples[family] = (table.column("instrument")[row].as_py(), table.column("midi_note")[row].as_py(),
+                                    read_array(table.slice(row, 1), FEATURE_COLUMN)[0])
+        if len(examples) == len(EXAMPLE_FAMILIES):
+            break
+    _figure()  # selects the non-interactive backend
+    figure, axes = plt.subplots(1, max(1, len(examples)), figsize=(2.2 * max(1, len(examples)), 3.0))
+    for axis, (instrument, midi, image) in zip(np.atleast_1d(axes), examples.values()):
+        axis.imshow(image.astype(np.float32)[:256], origin="lower", aspect="auto", cmap="viridis")
+        axis.set_title(f"{instrument}\n{note_name(midi)}", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    return _svg(figure)
+
+
+def wav_data_uri(audio: np.ndarray, sample_rate: int) -> str:
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.asarray(audio, dtype=np.float32), sample_rate, format="WAV", subtype="PCM_16")
+    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path) -> Path:
+    from pitchpipe.evaluate import test_audio
+
+    metrics = json.loads((reports_dir / "metrics.json").read_text())
+    rows = json.loads((reports_dir / "error_by_note.json").read_text())
+    predictions = pq.read_table(reports_dir / "predictions.parquet").to_pydict()
+    keys = ["rpa_50c", "rpa_10c", "rca_50c", "octave_error_rate", "median_abs_cents", "mae_hz", "mae_hz_below_top_octave"]
+    summary = _table(["estimator", *keys], [[name, *[f"{metrics[name][k]:.4g}" for k in keys]]
+                                            for name in ("model", "yin", "fft_peak")])
+    true_hz = np.array(predictions["f0_hz"])
+    predicted_hz = np.array(predictions["predicted_hz"])
+    error_cents = np.abs(1200 * np.log2(np.maximum(np.nan_to_num(predicted_hz), 1e-3) / true_hz))
+    worst = np.argsort(-error_cents)[:WORST_CLIPS]
+    audio = test_audio(clips_dir, np.array(predictions["clip_id"])[worst])
+    sample_rate = 16000
+    worst_rows = []
+    for rank, (row, clip) in enumerate(zip(worst, audio)):
+        worst_rows.append(
+            f"<tr><td>{rank + 1}</td><td>{html.escape(predictions['instrument'][row])} ({html.escape(predictions['soundfont'][row])})</td>"
+            f"<td>{html.escape(predictions['segment'][row])}{' · no fundamental' if predictions['missing_fundamental'][row] else ''}</td>"
+            f"<td>{true_hz[row]:.1f} Hz ({note_name(predictions['midi_note'][row])})</td><td>{predicted_hz[row]:.1f} Hz</td>"
+            f"<td>{error_cents[row]:.0f}</td><td><audio controls preload=\"none\" src=\"{wav_data_uri(clip, sample_rate)}\"></audio></td></tr>")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>pitchpipe report</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:100%;height:auto}}</style></head>
+<body><h1>pitchpipe: pitch estimation report</h1>
+<p>{metrics['model']['count']} test clips (split by source note). Raw pitch accuracy (RPA) counts estimates within
+50 or 10 cents of the label; raw chroma accuracy (RCA) forgives octave errors.</p>
+<h2>Summary: model vs. classical estimators on the same clips</h2>{summary}
+<h2>Error by pitch (Hz)</h2>{error_by_pitch_plot(rows, "hz")}
+<h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
+<h2>Predicted vs. true note</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['predicted_midi']))}
+<h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}
+<h2>Example spectrograms (sustain clips, 0–4 kHz)</h2>{spectrogram_examples(features_dir)}
+<h2>Worst clips</h2><table><thead><tr><th>#</th><th>instrument</th><th>segment</th><th>true</th><th>predicted</th><th>error (cents)</th><th>listen</th></tr></thead>
+<tbody>{''.join(worst_rows)}</tbody></table>
+</body></html>
+"""
+    out = reports_dir / "index.html"
+    out.write_text(page)
+    return out

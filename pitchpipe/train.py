@@ -1,0 +1,141 @@
+"""The train stage's library: fit a model on the feature shards, log with DVCLive, resume from checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from pitchpipe.config import TrainConfig
+from pitchpipe.dataset import ShardBatches, feature_shape, load_split
+from pitchpipe.heads import PitchBins, decode_regression, encode_regression
+from pitchpipe.notes import cents_between
+from pitchpipe.shards import list_shards
+
+MODEL_FILE = "model.keras"
+META_FILE = "model.json"
+
+
+class PitchCodec:
+    """Targets for training and decoding of outputs, for the configured head; saved beside the model."""
+
+    def __init__(self, head: str, low_midi: float, high_midi: float, bin_cents: float, blur_cents: float):
+        self.head, self.low_midi, self.high_midi = head, low_midi, high_midi
+        self.bin_cents, self.blur_cents = bin_cents, blur_cents
+        self.bins = PitchBins(low_midi, high_midi, bin_cents)
+        self.centre, self.span = (low_midi + high_midi) / 2, (high_midi - low_midi) / 2
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.bins.centres) if self.head == "bins" else 1
+
+    def encode(self, f0_hz: np.ndarray) -> np.ndarray:
+        if self.head == "bins":
+            return self.bins.targets(f0_hz, self.blur_cents)
+        return encode_regression(self.head, f0_hz, self.centre, self.span)
+
+    def decode(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Network outputs → (Hz, confidence in [0, 1]; regression heads report 1)."""
+        if self.head == "bins":
+            return self.bins.decode(outputs)
+        hz = decode_regression(self.head, outputs, self.centre, self.span)
+        return hz, np.ones_like(hz)
+
+    def to_json(self) -> dict:
+        return dict(head=self.head, low_midi=self.low_midi, high_midi=self.high_midi, bin_cents=self.bin_cents,
+                    blur_cents=self.blur_cents)
+
+
+def configure_devices() -> str:
+    """Mixed precision on a GPU; returns a word for the log. CPU/GPU is a runtime matter, never a param."""
+    import keras
+
+    backend = keras.backend.backend()
+    gpus = 0
+    if backend == "tensorflow":
+        import tensorflow as tf
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+        gpus = sum(d.platform == "gpu" for d in jax.devices())
+    elif backend == "torch":
+        import torch
+        gpus = torch.cuda.device_count()
+    if gpus and os.environ.get("PITCHPIPE_MIXED_PRECISION", "1") == "1":
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    return f"{backend}, {gpus} GPU(s)"
+
+
+def feature_statistics(folder: Path, limit_rows: int = 4096) -> tuple[float, float]:
+    """Mean and variance of the stored spectrogram values over (up to) the first rows of the train split."""
+    features, _ = load_split(folder)
+    sample = features[:limit_rows].astype(np.float64)
+    return float(sample.mean()), float(sample.var())
+
+
+def pitch_accuracy(predicted_hz: np.ndarray, true_hz: np.ndarray) -> dict[str, float]:
+    error_cents = np.abs(cents_between(predicted_hz, true_hz))
+    error_cents = np.where(np.isnan(error_cents), np.inf, error_cents)
+    return {"mae_hz": float(np.mean(np.abs(np.nan_to_num(predicted_hz) - true_hz))),
+            "rpa50": float(np.mean(error_cents <= 50)), "median_cents": float(np.median(error_cents))}
+
+
+def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path, live_dir: str | Path,
+          checkpoint_dir: str | Path) -> dict:
+    import keras
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    features_dir, models_dir, checkpoint_dir = Path(features_dir), Path(models_dir), Path(checkpoint_dir)
+    keras.utils.set_random_seed(config.seed)
+    device = configure_devices()
+    codec = PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)
+    shape = feature_shape(features_dir / "train")
+    train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed)
+    val_features, val_labels = load_split(features_dir / "val")
+    val_x, val_y = val_features.astype(np.float32), codec.encode(val_labels["f0_hz"])
+
+    fingerprint = json.dumps(asdict(config), sort_keys=True)
+    checkpoint, state_file = checkpoint_dir / "checkpoint.keras", checkpoint_dir / "state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    resume = checkpoint.exists() and state.get("config") == fingerprint and state.get("epoch", 0) < config.epochs
+    if resume:
+        model = keras.saving.load_model(checkpoint)
+        initial_epoch = state["epoch"]
+    else:
+        mean, variance = feature_statistics(features_dir / "train")
+        from pitchpipe.model import build
+        model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout)
+        loss = "binary_crossentropy" if config.head == "bins" else "mse"
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
+                      metrics=[] if config.head == "bins" else ["mae"])
+        initial_epoch = 0
+
+    class PitchMetrics(keras.callbacks.Callback):
+        """Validation accuracy in musical terms after each epoch, and a checkpoint to resume from."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            hz, _ = codec.decode(self.model.predict(val_x, batch_size=256, verbose=0))
+            for key, value in pitch_accuracy(hz, val_labels["f0_hz"]).items():
+                logs[f"val_{key}"] = value
+            checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            self.model.save(checkpoint)
+            state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1}))
+
+    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, resume=resume) as live:
+        live.log_param("device", device)
+        history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
+                            initial_epoch=initial_epoch, verbose=2 if os.environ.get("CI") else 1,
+                            callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
+    models_dir.mkdir(parents=True, exist_ok=True)
+    model.save(models_dir / MODEL_FILE)
+    schema_metadata = pq.read_schema(list_shards(features_dir / "train")[0]).metadata
+    meta = {"codec": codec.to_json(), "featurize": json.loads(schema_metadata[b"featurize"]),
+            "input_shape": list(shape), "clip_samples": int(schema_metadata[b"clip_samples"]),
+            "architecture": config.architecture, "parameters": int(model.count_params())}
+    (models_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return {key: float(values[-1]) for key, values in history.history.items()} if history.history else {}

@@ -1,0 +1,21 @@
+"""DVC stage `evaluate`: model and classical estimators on the test split → reports/ metrics and plots data."""
+
+from pathlib import Path
+
+from pitchpipe import stage
+
+
+def main() -> None:
+    parser = stage.parser(__doc__)
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--features", default="data/features")
+    parser.add_argument("--clips", default="data/clips")
+    parser.add_argument("--out", default="reports")
+    args = parser.parse_args()
+    from pitchpipe.evaluate import evaluate
+
+    evaluate(Path(args.models), Path(args.features), Path(args.clips), Path(args.out))
+
+
+if __name__ == "__main__":
+    stage.run(main)

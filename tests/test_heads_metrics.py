@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from pitchpipe.evaluate import by_note, pitch_metrics
+from pitchpipe.heads import PitchBins, decode_regression, encode_regression
+from pitchpipe.notes import cents_between, midi_to_hz
+from pitchpipe.train import PitchCodec
+
+
+def test_perfect_prediction_scores_full_marks():
+    true = midi_to_hz(np.arange(36, 108))
+    metrics = pitch_metrics(true, true)
+    assert metrics["rpa_50c"] == metrics["rpa_10c"] == metrics["rca_50c"] == 1.0
+    assert metrics["mae_hz"] == 0.0 and metrics["median_abs_cents"] == 0.0 and metrics["octave_error_rate"] == 0.0
+    assert metrics["count"] == 72
+
+
+def test_one_octave_off_scores_zero_rpa_and_full_rca():
+    true = midi_to_hz(np.arange(36, 108))
+    metrics = pitch_metrics(true * 2.0, true)
+    assert metrics["rpa_50c"] == 0.0 and metrics["rca_50c"] == 1.0 and metrics["octave_error_rate"] == 1.0
+    assert metrics["median_abs_cents"] == pytest.approx(1200.0)
+
+
+def test_metrics_thresholds_and_missing_estimates():
+    true = np.full(4, 440.0)
+    predicted = 440.0 * 2 ** (np.array([5.0, 30.0, 70.0, np.nan]) / 1200)
+    metrics = pitch_metrics(predicted, true)
+    assert metrics["rpa_10c"] == 0.25 and metrics["rpa_50c"] == 0.5 and metrics["rca_50c"] == 0.5
+    assert metrics["octave_error_rate"] == 0.0
+
+
+def test_by_note_groups_errors():
+    rows = by_note(np.array([441.0, 443.0, 220.0]), np.array([440.0, 440.0, 220.0]), np.array([69, 69, 57]))
+    assert [r["midi_note"] for r in rows] == [57, 69]
+    assert rows[1]["count"] == 2 and rows[1]["mean_abs_hz"] == pytest.approx(2.0)
+    assert rows[0]["mean_abs_cents"] == 0.0
+
+
+def test_bins_decode_recovers_pitch_between_bins():
+    bins = PitchBins(35.0, 108.0, 20.0)
+    f0 = midi_to_hz(np.array([36.0, 60.13, 69.0, 88.27, 107.49]))
+    decoded, confidence = bins.decode(bins.targets(f0, blur_cents=25.0))
+    assert np.max(np.abs(cents_between(decoded, f0))) < 1.0
+    assert np.all(confidence > 0.8)
+    flat = np.full((1, len(bins.centres)), 0.01)
+    assert bins.decode(flat)[1][0] == pytest.approx(0.01)
+
+
+def test_blurred_targets_peak_at_the_true_bin():
+    bins = PitchBins(35.0, 108.0, 20.0)
+    target = bins.targets(np.array([440.0]), blur_cents=25.0)[0]
+    assert bins.centres[target.argmax()] == pytest.approx(69.0)
+    assert target.max() == pytest.approx(1.0) and target[target.argmax() + 2] == pytest.approx(np.exp(-0.5 * 1.6 ** 2))
+
+
+@pytest.mark.parametrize("head", ["hz", "cents"])
+def test_regression_heads_round_trip(head):
+    f0 = midi_to_hz(np.array([36.0, 69.0, 107.0]))
+    encoded = encode_regression(head, f0, 71.5, 36.0)
+    assert np.all(np.abs(encoded) <= 4.0)
+    np.testing.assert_allclose(decode_regression(head, encoded, 71.5, 36.0), f0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", ["hz", "cents", "bins"])
+def test_codec_round_trip(head):
+    codec = PitchCodec(head, 35.0, 108.0, 20.0, 25.0)
+    f0 = midi_to_hz(np.array([40.2, 77.7]))
+    hz, confidence = codec.decode(codec.encode(f0))
+    assert np.max(np.abs(cents_between(hz, f0))) < 1.0 and np.all((confidence > 0) & (confidence <= 1))

@@ -1,0 +1,103 @@
+"""End to end: the whole DAG on a tiny configuration, then `pitchpipe predict` on real and broken files."""
+
+import csv
+import re
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import soundfile
+
+from conftest import make_project, run_cmd, write_params
+from test_dvc_pipeline import ran_stages
+
+from pitchpipe.shards import read_array
+
+
+def tiny_training(params):
+    params["train"].update(epochs=2, batch_size=16)
+    return params
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory, default_params):
+    from conftest import tiny_params
+
+    params = tiny_training(tiny_params(default_params))
+    project = make_project(tmp_path_factory.mktemp("model"), params)
+    result = run_cmd(["dvc", "repro"], project)
+    assert ran_stages(result.stdout) == ["render", "prepare", "featurize", "train", "evaluate", "report"]
+    return project, params
+
+
+def test_whole_dag_outputs_and_incremental_training_change(trained_project):
+    project, params = trained_project
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    for name in ("model", "yin", "fft_peak"):
+        assert {"mae_hz", "median_abs_cents", "rpa_50c", "rpa_10c", "rca_50c", "octave_error_rate", "count"} <= set(metrics[name])
+        assert metrics[name]["count"] == metrics["model"]["count"] > 0
+    breakdown = json.loads((project / "reports/breakdown.json").read_text())
+    assert set(breakdown) == {"segment", "family", "soundfont", "missing_fundamental"}
+    by_note = json.loads((project / "reports/error_by_note.json").read_text())
+    assert sum(row["count"] for row in by_note) == metrics["model"]["count"]
+    assert (project / "models/model.keras").is_file() and (project / "dvclive/metrics.json").is_file()
+    page = (project / "reports/index.html").read_text()
+    assert page.count("<svg") >= 5 and page.count("data:audio/wav;base64,") >= 1
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""", page)
+    assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == []
+    params["train"]["learning_rate"] = 0.002
+    write_params(params, project / "params.yaml")
+    assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == ["train", "evaluate", "report"]
+    shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
+    assert "rpa_50c" in shown.stdout
+
+
+def test_predict_on_rendered_clip_and_on_bad_files(trained_project, tmp_path):
+    project, _ = trained_project
+    table = pq.read_table(sorted((project / "data/rendered").glob("*.parquet"))[0])
+    pcm = read_array(table, "audio")[0]
+    good = tmp_path / "note.wav"
+    soundfile.write(good, pcm, 44100)  # stereo, 44.1 kHz, 1.5 s
+    short = tmp_path / "short.flac"
+    soundfile.write(short, pcm[:8000, 0], 44100)  # shorter than one window
+    silent = tmp_path / "silent.ogg"
+    soundfile.write(silent, np.zeros(16000), 16000)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)
+    out = tmp_path / "pitch.csv"
+    files = [good, tmp_path / "missing.wav", empty, short, corrupt, silent]
+    result = subprocess.run([sys.executable, "-m", "pitchpipe.cli", "predict", *map(str, files), "--hop", "0.25",
+                             "--model", str(project / "models"), "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 1
+    for broken, why in (("missing.wav", "no such file"), ("empty.wav", "file is empty"),
+                        ("corrupt.wav", "cannot decode"), ("silent.ogg", "silent")):
+        assert f"{broken}: {why}" in result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["file", "time", "frequency", "confidence", "note"]
+    by_file = {}
+    for row in rows:
+        by_file.setdefault(row["file"], []).append(row)
+    assert set(by_file) == {str(good), str(short)}
+    assert len(by_file[str(short)]) == 1
+    assert [float(r["time"]) for r in by_file[str(good)]] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert all(float(r["frequency"]) > 0 and 0 <= float(r["confidence"]) <= 1 for r in rows)
+
+
+def test_report_renders_in_headless_chromium_offline(trained_project, tmp_path):
+    project, _ = trained_project
+    screenshot = tmp_path / "report.png"
+    result = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
+         "--window-size=1200,3000", f"--screenshot={screenshot}", (project / "reports/index.html").as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert screenshot.is_file() and screenshot.stat().st_size > 20_000, result.stderr[-2000:]
+    log = result.stderr
+    assert "CONSOLE" not in log, log[-2000:]
+    assert "ERR_NAME_NOT_RESOLVED" not in log and "net::ERR" not in log, log[-2000:]
