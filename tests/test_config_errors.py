@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from pitchpipe.config import ParamsError, featurize_config, prepare_config, read_params, render_config
+from pitchpipe.config import ParamsError, featurize_config, prepare_config, read_params, render_config, train_config
 from pitchpipe.prepare import assign_splits
 
 from conftest import ROOT, write_params
@@ -30,37 +30,31 @@ def test_render_params_errors_name_the_key(default_params, section, key, value, 
         render_config(default_params)
 
 
-@pytest.mark.parametrize("key,value,message", [
-    ("split", {"train": 0.8, "val": 0.3, "test": 0.1}, r"prepare\.split: fractions sum to"),
-    ("split", {"train": 0.9, "test": 0.1}, r"prepare\.split: needs exactly the keys"),
-    ("split", {"train": 1.0, "val": 0.0, "test": 0.0}, r"prepare\.split\.train"),
-    ("segments", ["attack", "middle"], r"prepare\.segments\[1\]: 'middle' is not one of"),
-    ("gain_min", 1.5, r"prepare\.gain_min: 1.5 is out of range"),
-])
-def test_prepare_params_errors_name_the_key(default_params, key, value, message):
-    default_params = yaml.safe_load(yaml.safe_dump(default_params))
-    default_params["prepare"][key] = value
-    with pytest.raises(ParamsError, match=message):
-        prepare_config(default_params)
-
-
 def test_split_that_leaves_a_split_empty_is_refused(default_params):
     config = prepare_config(default_params)
     with pytest.raises(ParamsError, match=r"prepare\.split\.val: 0.1 of 4 notes leaves the val split empty"):
         assign_splits([1, 2, 3, 4], config)
 
 
-@pytest.mark.parametrize("key,value,message", [
-    ("noverlap", 256, r"featurize\.noverlap: 256 must be smaller than featurize\.nperseg"),
-    ("scale", "dB", r"featurize\.scale: 'dB' is not one of"),
-    ("window", "nosuchwindow", r"featurize\.window"),
-    ("max_hz", 9000, r"featurize\.max_hz"),
+@pytest.mark.parametrize("section,key,value,message", [
+    ("prepare", "split", {"train": 0.8, "val": 0.3, "test": 0.1}, r"prepare\.split: fractions sum to"),
+    ("prepare", "split", {"train": 0.9, "test": 0.1}, r"prepare\.split: needs exactly the keys"),
+    ("prepare", "split", {"train": 1.0, "val": 0.0, "test": 0.0}, r"prepare\.split\.train"),
+    ("prepare", "segments", ["attack", "middle"], r"prepare\.segments\[1\]: 'middle' is not one of"),
+    ("prepare", "gain_min", 1.5, r"prepare\.gain_min: 1.5 is out of range"),
+    ("featurize", "noverlap", 256, r"featurize\.noverlap: 256 must be smaller than featurize\.nperseg"),
+    ("featurize", "scale", "dB", r"featurize\.scale: 'dB' is not one of"),
+    ("featurize", "window", "nosuchwindow", r"featurize\.window"),
+    ("featurize", "max_hz", 9000, r"featurize\.max_hz"),
+    ("train", "head", "midi", r"train\.head: 'midi' is not one of"),
+    ("train", "epochs", 0, r"train\.epochs: 0 is out of range"),
 ])
-def test_featurize_params_errors_name_the_key(default_params, key, value, message):
-    default_params = yaml.safe_load(yaml.safe_dump(default_params))
-    default_params["featurize"][key] = value
+def test_later_stage_params_errors_name_the_key(default_params, section, key, value, message):
+    params = yaml.safe_load(yaml.safe_dump(default_params))
+    params[section][key] = value
+    loader = {"prepare": prepare_config, "featurize": featurize_config, "train": train_config}[section]
     with pytest.raises(ParamsError, match=message):
-        featurize_config(default_params)
+        loader(params)
 
 
 def test_malformed_yaml_is_reported_with_the_file(tmp_path):
