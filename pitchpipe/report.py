@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import html
 import io
 import json
@@ -65,19 +66,30 @@ def confusion_plot(true_midi: np.ndarray, predicted_midi: np.ndarray) -> str:
     return _svg(figure)
 
 
+def _live_series(live_dir: Path, name: str) -> tuple[list[int], list[float]]:
+    """One DVCLive metric series, e.g. 'eval/rpa50', as (epochs from 1, values); empty if not logged."""
+    path = live_dir / "plots" / "metrics" / f"{name}.tsv"
+    if not path.exists():
+        return [], []
+    rows = list(csv.DictReader(path.open(), delimiter="\t"))
+    column = name.rsplit("/", 1)[-1]
+    return [int(r["step"]) + 1 for r in rows], [float(r[column]) for r in rows]
+
+
 def training_curves_plot(live_dir: Path) -> str:
-    figure, axes = _figure(8.0, 3.0)
-    axes.set_xlabel("epoch")
-    plotted = False
-    for name in ("val_rpa50", "val_median_cents"):
-        path = live_dir / "plots" / "metrics" / f"{name}.tsv"
-        if path.exists():
-            rows = list(csv.DictReader(path.open(), delimiter="\t"))
-            axes.plot([int(r["step"]) + 1 for r in rows], [float(r[name]) for r in rows], marker=".", label=name)
-            plotted = True
-    if plotted:
-        axes.set_yscale("log")
-        axes.legend()
+    """Loss (train and validation) and validation raw pitch accuracy per epoch."""
+    import matplotlib.pyplot as plt
+
+    _figure()
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10.0, 3.0))
+    for name in ("train/loss", "eval/loss"):
+        loss_axis.plot(*_live_series(live_dir, name), marker=".", label=name)
+    loss_axis.set_yscale("log")
+    loss_axis.set_xlabel("epoch")
+    loss_axis.legend()
+    accuracy_axis.plot(*_live_series(live_dir, "eval/rpa50"), marker=".", color="#55a868")
+    accuracy_axis.set_xlabel("epoch")
+    accuracy_axis.set_ylabel("validation RPA (50 cents)")
     return _svg(figure)
 
 
@@ -121,7 +133,15 @@ def _table(header: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path) -> Path:
+def hashed_copy(source: Path, site: Path) -> str:
+    """Copy `source` into `site` as name.<sha256[:12]>.ext (safe to cache forever); returns the new name."""
+    data = source.read_bytes()
+    name = f"{source.stem}.{hashlib.sha256(data).hexdigest()[:12]}{source.suffix}"
+    (site / name).write_bytes(data)
+    return name
+
+
+def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path) -> Path:
     from pitchpipe.evaluate import test_audio
 
     metrics = json.loads((reports_dir / "metrics.json").read_text())
@@ -143,6 +163,10 @@ def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_di
             f"<td>{html.escape(predictions['segment'][row])}{' · no fundamental' if predictions['missing_fundamental'][row] else ''}</td>"
             f"<td>{true_hz[row]:.1f} Hz ({note_name(predictions['midi_note'][row])})</td><td>{predicted_hz[row]:.1f} Hz</td>"
             f"<td>{error_cents[row]:.0f}</td><td><audio controls preload=\"none\" src=\"{wav_data_uri(clip, sample_rate)}\"></audio></td></tr>")
+    site.mkdir(parents=True, exist_ok=True)
+    for stale in site.iterdir():
+        stale.unlink()
+    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json")]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pitchpipe report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
@@ -151,6 +175,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:10
 <p>{metrics['model']['count']} test clips (split by source note). Raw pitch accuracy (RPA) counts estimates within
 50 or 10 cents of the label; raw chroma accuracy (RCA) forgives octave errors.</p>
 <h2>Summary: model vs. classical estimators on the same clips</h2>{summary}
+<p>Data: {" · ".join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in downloads)}</p>
 <h2>Error by pitch (Hz)</h2>{error_by_pitch_plot(rows, "hz")}
 <h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
 <h2>Predicted vs. true note</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['predicted_midi']))}
@@ -160,6 +185,6 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:10
 <tbody>{''.join(worst_rows)}</tbody></table>
 </body></html>
 """
-    out = reports_dir / "index.html"
+    out = site / "index.html"
     out.write_text(page)
     return out

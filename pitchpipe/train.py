@@ -59,6 +59,8 @@ def configure_devices() -> str:
     if backend == "tensorflow":
         import tensorflow as tf
         gpus = len(tf.config.list_physical_devices("GPU"))
+        if not gpus:
+            tf.config.experimental.enable_op_determinism()  # same seed, same metrics on CPU
     elif backend == "jax":
         import jax
         gpus = sum(d.platform == "gpu" for d in jax.devices())

@@ -1,4 +1,4 @@
-"""DVC stage `report`: reports/index.html, a static page that opens offline."""
+"""DVC stage `report`: reports/site/index.html, a static page that opens offline, and its data files."""
 
 from pathlib import Path
 
@@ -12,8 +12,9 @@ def main() -> None:
     parser.add_argument("--features", default="data/features")
     parser.add_argument("--clips", default="data/clips")
     parser.add_argument("--live", default="dvclive")
+    parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
-    build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live))
+    build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site))
 
 
 if __name__ == "__main__":

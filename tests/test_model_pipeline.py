@@ -44,7 +44,7 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     by_note = json.loads((project / "reports/error_by_note.json").read_text())
     assert sum(row["count"] for row in by_note) == metrics["model"]["count"]
     assert (project / "models/model.keras").is_file() and (project / "dvclive/metrics.json").is_file()
-    page = (project / "reports/index.html").read_text()
+    page = (project / "reports/site/index.html").read_text()
     assert page.count("<svg") >= 5 and page.count("data:audio/wav;base64,") >= 1
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""", page)
     assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == []
@@ -95,7 +95,7 @@ def test_report_renders_in_headless_chromium_offline(trained_project, tmp_path):
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
          "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
-         "--window-size=1200,3000", f"--screenshot={screenshot}", (project / "reports/index.html").as_uri()],
+         "--window-size=1200,3000", f"--screenshot={screenshot}", (project / "reports/site/index.html").as_uri()],
         capture_output=True, text=True, timeout=120)
     assert screenshot.is_file() and screenshot.stat().st_size > 20_000, result.stderr[-2000:]
     log = result.stderr
