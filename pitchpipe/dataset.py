@@ -49,12 +49,12 @@ class ShardBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, folder: str | Path, batch_size: int, encode: Callable[[np.ndarray], np.ndarray], seed: int,
-                 shuffle: bool = True, in_memory: bool | None = None):
+                 shuffle: bool = True, in_memory: bool | None = None, first_epoch: int = 0):
         super().__init__()
         self.folder, self.batch_size, self.encode, self.seed, self.shuffle = Path(folder), batch_size, encode, seed, shuffle
         self.shards = [p for p in list_shards(folder) if pq.read_metadata(p).num_rows]
         self.in_memory = fits_in_memory(folder) if in_memory is None else in_memory
-        self.epoch = 0
+        self.epoch = first_epoch  # a resumed run shuffles its epochs as the uninterrupted run would have
         if self.in_memory:
             self.features, labels = load_split(folder)
             self.targets = encode(labels["f0_hz"])

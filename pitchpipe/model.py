@@ -10,8 +10,8 @@ ARCHITECTURES = ("compact", "original")
 
 def output_layer(head: str, n_bins: int):
     if head == "bins":
-        return layers.Dense(n_bins, activation="sigmoid", name="pitch_bins")
-    return layers.Dense(1, name=f"pitch_{head}")
+        return layers.Dense(n_bins, activation="sigmoid", dtype="float32", name="pitch_bins")
+    return layers.Dense(1, dtype="float32", name=f"pitch_{head}")  # float32 even under mixed precision
 
 
 def original(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:

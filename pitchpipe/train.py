@@ -72,6 +72,20 @@ def configure_devices() -> str:
     return f"{backend}, {gpus} GPU(s)"
 
 
+def distribution_scope():
+    """MirroredStrategy over several GPUs with the TensorFlow backend; otherwise nothing to do."""
+    import contextlib
+
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if len(tf.config.list_physical_devices("GPU")) > 1:
+            return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
 def feature_statistics(folder: Path, limit_rows: int = 4096) -> tuple[float, float]:
     """Mean and variance of the stored spectrogram values over (up to) the first rows of the train split."""
     features, _ = load_split(folder)
@@ -97,25 +111,30 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     device = configure_devices()
     codec = PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)
     shape = feature_shape(features_dir / "train")
-    train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed)
     val_features, val_labels = load_split(features_dir / "val")
     val_x, val_y = val_features.astype(np.float32), codec.encode(val_labels["f0_hz"])
 
-    fingerprint = json.dumps(asdict(config), sort_keys=True)
+    # Everything but the epoch count: raising `epochs` continues from the last checkpoint, exactly as an
+    # interrupted run does (shuffles are keyed by epoch and the optimizer state is in the checkpoint).
+    fingerprint = json.dumps({k: v for k, v in asdict(config).items() if k != "epochs"}, sort_keys=True)
     checkpoint, state_file = checkpoint_dir / "checkpoint.keras", checkpoint_dir / "state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     resume = checkpoint.exists() and state.get("config") == fingerprint and state.get("epoch", 0) < config.epochs
-    if resume:
-        model = keras.saving.load_model(checkpoint)
-        initial_epoch = state["epoch"]
-    else:
-        mean, variance = feature_statistics(features_dir / "train")
-        from pitchpipe.model import build
-        model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout)
-        loss = "binary_crossentropy" if config.head == "bins" else "mse"
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
-                      metrics=[] if config.head == "bins" else ["mae"])
-        initial_epoch = 0
+    with distribution_scope():
+        if resume:
+            model = keras.saving.load_model(checkpoint)
+            initial_epoch = state["epoch"]
+        else:
+            from pitchpipe.model import build
+
+            mean, variance = feature_statistics(features_dir / "train")
+            model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout)
+            loss = "binary_crossentropy" if config.head == "bins" else "mse"
+            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
+                          metrics=[] if config.head == "bins" else ["mae"])
+            initial_epoch = 0
+    train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed,
+                                 first_epoch=initial_epoch)
 
     class PitchMetrics(keras.callbacks.Callback):
         """Validation accuracy in musical terms after each epoch, and a checkpoint to resume from."""
@@ -129,6 +148,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1}))
 
     with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, resume=resume) as live:
+        live.step = initial_epoch  # DVCLive cannot tell "one epoch done" from "none" on resume
         live.log_param("device", device)
         history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
                             initial_epoch=initial_epoch, verbose=2 if os.environ.get("CI") else 1,

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile
 
-from conftest import make_project, run_cmd, tiny_params, write_params
+from conftest import ROOT, make_project, run_cmd, tiny_params, write_params
 from s3server import CREDENTIALS, s3_server
 from test_dvc_pipeline import ran_stages
 
@@ -112,3 +112,26 @@ def test_push_clone_pull_reproduces_nothing_and_predicts(project, tmp_path):
     push = run_cmd(["dvc", "push"], path, check=False, env_extra=CREDENTIALS, timeout=600)
     assert tree_digest(path / "data") == before
     assert push.returncode == 0 or "ERROR" in push.stderr + push.stdout
+
+
+def test_default_local_remote_push_and_pull_out_of_the_box(project, tmp_path):
+    path, _ = project
+    env = {"PITCHPIPE_REMOTE": str(tmp_path / "remote")}
+    local_config = path / ".dvc/config.local"
+    saved = local_config.read_text() if local_config.exists() else None
+    local_config.unlink(missing_ok=True)
+    try:
+        run_cmd(["bash", str(ROOT / "scripts/default-remote")], path, env_extra=env)
+        assert str(tmp_path / "remote") in local_config.read_text()
+        run_cmd(["dvc", "push"], path)
+        assert any((tmp_path / "remote").rglob("*"))
+        clone = tmp_path / "clone"
+        run_cmd(["git", "clone", "-q", str(path), str(clone)], tmp_path)
+        run_cmd(["bash", str(ROOT / "scripts/default-remote")], clone, env_extra=env)
+        run_cmd(["dvc", "pull"], clone)
+        assert "up to date" in run_cmd(["dvc", "status"], clone).stdout
+        assert tree_digest(clone / "models") == tree_digest(path / "models")
+    finally:
+        local_config.unlink(missing_ok=True)
+        if saved is not None:
+            local_config.write_text(saved)

@@ -1,0 +1,110 @@
+"""Model architectures, the shard input pipeline, resuming, and the same training code under JAX."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, write_params
+from pitchpipe.config import featurize_config, prepare_config, render_config, train_config
+from pitchpipe.featurize import run_featurize
+from pitchpipe.prepare import run_prepare
+from pitchpipe.render import run_render
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory, default_params):
+    from conftest import tiny_params
+
+    params = tiny_params(default_params)
+    folder = tmp_path_factory.mktemp("features")
+    run_render(render_config(params), folder / "rendered", workers=2)
+    run_prepare(prepare_config(params), folder / "rendered", folder / "clips", workers=2)
+    run_featurize(featurize_config(params), folder / "clips", folder / "features", workers=2)
+    return folder, params
+
+
+def test_original_architecture_is_the_blogs():
+    import keras
+
+    from pitchpipe.model import build
+
+    model = build("original", (513, 90), "hz", 1, 0.0, 1.0, 0.25)
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds[:4] == ["InputLayer", "Normalization", "Reshape", "Dropout"]  # dropout on the input
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [64, 128, 128, 256]
+    for conv in convs:  # each convolution is followed by max-pooling
+        assert isinstance(model.layers[model.layers.index(conv) + 1], keras.layers.MaxPooling2D)
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 3  # two dense + linear output
+    assert 11e6 < model.count_params() < 13e6
+    assert model.output_shape == (None, 1)
+
+
+def test_compact_bins_model_outputs_one_activation_per_bin():
+    from pitchpipe.model import build
+
+    model = build("compact", (513, 90), "bins", 366, 0.0, 1.0, 0.25)
+    out = model.predict(np.zeros((2, 513, 90), np.float32), verbose=0)
+    assert out.shape == (2, 366) and np.all((out >= 0) & (out <= 1))
+    assert model.count_params() < 3e6
+
+
+def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
+    from pitchpipe.dataset import ShardBatches
+
+    folder, _ = features
+    encode = lambda f0: f0[:, None].astype(np.float32)  # noqa: E731
+    memory = ShardBatches(folder / "features/train", 8, encode, seed=3, in_memory=True)
+    stream = ShardBatches(folder / "features/train", 8, encode, seed=3, in_memory=False)
+    again = ShardBatches(folder / "features/train", 8, encode, seed=3, in_memory=False)
+
+    def epoch(batches):
+        xs, ys = zip(*(batches[i] for i in range(len(batches))))
+        return np.concatenate(xs), np.concatenate(ys)
+
+    memory_x, memory_y = epoch(memory)
+    stream_x, stream_y = epoch(stream)
+    assert memory_x.shape == stream_x.shape == (72, 513, 90) and memory_x.dtype == np.float32
+    assert sorted(memory_y.ravel()) == sorted(stream_y.ravel())
+    np.testing.assert_array_equal(epoch(again)[1], stream_y)  # seeded: same order for the same seed
+    stream.on_epoch_end()
+    assert not np.array_equal(epoch(stream)[1], stream_y)  # a new shuffle every epoch
+    # every streamed batch comes from one shard, so only one shard is ever held in memory
+    assert all(shard is not None for shard, _ in stream.batches)
+
+
+def run_train(folder, params, epochs, backend):
+    params = json.loads(json.dumps(params))
+    params["train"].update(epochs=epochs, batch_size=16)
+    write_params(params, folder / "params.yaml")
+    env = dict(os.environ, KERAS_BACKEND=backend, CI="1")
+    return subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(folder / "params.yaml"),
+                           "--features", str(folder / "features"), "--models", str(folder / "models"),
+                           "--live", str(folder / "live"), "--checkpoints", str(folder / "checkpoints")],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(features):
+    folder, params = features
+    first = run_train(folder, params, 1, "jax")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "jax" in (folder / "live/params.yaml").read_text()
+    second = run_train(folder, params, 2, "jax")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Epoch 2/2" in second.stdout and "Epoch 1/2" not in second.stdout  # resumed after epoch 1
+    assert json.loads((folder / "checkpoints/state.json").read_text())["epoch"] == 2
+    steps = (folder / "live/plots/metrics/eval/rpa50.tsv").read_text().strip().splitlines()[1:]
+    assert [int(line.split("\t")[0]) for line in steps] == [0, 1]
+
+    from pitchpipe.dataset import load_split
+    from pitchpipe.predict import load_pitch_model
+
+    model = load_pitch_model(folder / "models")  # this process runs the TensorFlow backend
+    test_features, labels = load_split(folder / "features/test")
+    hz, confidence = model.predict_features(test_features)
+    assert hz.shape == labels["f0_hz"].shape and np.all(np.isfinite(hz) & (hz > 0))
+    assert np.all((confidence >= 0) & (confidence <= 1))
