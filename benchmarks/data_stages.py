@@ -7,7 +7,7 @@ approach (one `fluidsynth` process per MIDI file, one `sox` process per clip), s
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_stage(script: str, params: Path, cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one stage run with a single worker."""
     start = time.perf_counter()
-    process = subprocess.run([sys.executable, str(ROOT / "stages" / script), "--params", str(params), "--workers", "1"],
-                             cwd=cwd, capture_output=True, text=True)
-    if process.returncode:
-        raise SystemExit(process.stderr)
+    process = subprocess.Popen([sys.executable, str(ROOT / "stages" / script), "--params", str(params), "--workers", "1"],
+                               cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest of all children so far
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak
+    if status:
+        raise SystemExit(process.stderr.read().decode())
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def original_render(params: dict, notes, work: Path) -> float:

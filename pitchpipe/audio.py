@@ -9,11 +9,13 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 
 
 def to_mono(pcm: np.ndarray) -> np.ndarray:
-    """Average the channels of (frames, channels) audio into float64 mono; int PCM is scaled to ±1."""
+    """Average the channels of (..., frames, channels) audio into float64 mono; int PCM is scaled to ±1."""
     pcm = np.asarray(pcm)
     scale = float(np.iinfo(pcm.dtype).max) + 1.0 if np.issubdtype(pcm.dtype, np.integer) else 1.0
-    audio = pcm.astype(np.float64) / scale
-    return audio.mean(axis=1) if audio.ndim == 2 else audio
+    mono = np.zeros(pcm.shape[:-1], dtype=np.float64)
+    for channel in np.moveaxis(pcm, -1, 0):  # a loop over channels: numpy reduces a length-2 last axis slowly
+        mono += channel
+    return mono / (pcm.shape[-1] * scale)
 
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int, axis: int = -1) -> np.ndarray:
@@ -25,9 +27,12 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int, axis: int = 
 
 
 def peak_normalise(audio: np.ndarray) -> np.ndarray:
-    """Scale so the largest absolute sample is 1 (silence stays silence)."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return audio / peak if peak > 0 else audio
+    """Scale each signal (last axis) so its largest absolute sample is 1; silence stays silence."""
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.size == 0:
+        return audio
+    peak = np.max(np.abs(audio), axis=-1, keepdims=True)
+    return np.divide(audio, peak, out=audio.copy(), where=peak > 0)
 
 
 def segment_starts(note_seconds: float, clip_seconds: float, segments: tuple[str, ...]) -> dict[str, float]:
@@ -39,10 +44,10 @@ def segment_starts(note_seconds: float, clip_seconds: float, segments: tuple[str
 
 
 def slice_clip(audio: np.ndarray, start: int, length: int) -> np.ndarray:
-    """`length` samples from `start`, zero-padded if the audio ends first."""
-    clip = np.zeros(length, dtype=np.float64)
-    piece = audio[start:start + length]
-    clip[:len(piece)] = piece
+    """`length` samples from `start` along the last axis, zero-padded if the audio ends first."""
+    piece = audio[..., start:start + length]
+    clip = np.zeros((*audio.shape[:-1], length), dtype=np.float64)
+    clip[..., :piece.shape[-1]] = piece
     return clip
 
 

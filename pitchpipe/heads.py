@@ -8,7 +8,6 @@ import numpy as np
 
 from pitchpipe.notes import hz_to_midi, midi_to_hz
 
-HEADS = ("hz", "cents", "bins")
 DECODE_RADIUS_BINS = 4
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-ARCHITECTURES = ("compact", "original")
 
 
 def output_layer(head: str, n_bins: int):

@@ -34,8 +34,3 @@ def note_name(midi: int) -> str:
     """Scientific pitch name such as 'C4' (MIDI 60) or 'A#2'."""
     midi = int(midi)
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
-
-
-def octave_of(midi) -> np.ndarray:
-    """Scientific octave number (C4 = MIDI 60 is octave 4)."""
-    return np.asarray(midi) // 12 - 1

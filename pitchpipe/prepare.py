@@ -39,7 +39,8 @@ def assign_splits(note_ids: np.ndarray, config: PrepareConfig) -> dict[int, str]
 
 
 def note_clips(pcm: np.ndarray, render_rate: int, config: PrepareConfig) -> dict[str, np.ndarray]:
-    """Mono, resampled, peak-normalised note sliced into one clip per configured segment."""
+    """Mono, resampled, peak-normalised notes (frames, channels) or (notes, frames, channels), sliced into
+    one clip per configured segment; a whole shard at once shares one resampling filter design."""
     audio = peak_normalise(resample(to_mono(pcm), render_rate, config.sample_rate))
     clip_seconds = config.clip_samples / config.sample_rate
     starts = segment_starts(config.note_seconds, clip_seconds, config.segments)
@@ -56,9 +57,10 @@ def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],
                                                                      "missing_fundamental", "audio")}
                                         for split in SPLITS}
     dropped = 0
+    clips = note_clips(pcm, render_rate, config)
     for row, note_id in enumerate(labels["note_id"]):
-        clips = note_clips(pcm[row], render_rate, config)
-        for name, clip in clips.items():
+        for name in clips:
+            clip = clips[name][row]
             if rms_db(clip)[0] < config.silence_db:
                 dropped += 1
                 continue

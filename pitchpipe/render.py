@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -101,8 +101,8 @@ def render_shard(config: RenderConfig, notes: list[NoteSpec]) -> pa.Table:
 
 
 def render_table(config: RenderConfig, notes: list[NoteSpec], midi_files: list[bytes], audio: np.ndarray) -> pa.Table:
-    columns = {key: [asdict(n)[key] for n in notes] for key in ("note_id", "program", "midi_note", "detune_cents",
-                                                                 "f0_hz", "velocity")}
+    columns = {key: [getattr(n, key) for n in notes] for key in ("note_id", "program", "midi_note", "detune_cents",
+                                                                  "f0_hz", "velocity")}
     table = pa.table({
         "note_id": pa.array(columns["note_id"], pa.int32()),
         "soundfont": pa.array([soundfont_label(n.soundfont) for n in notes], pa.string()),

@@ -86,7 +86,3 @@ class SoundfontRenderer:
             self._fs.delete_fluid_synth(synth)
         stereo = np.stack([left, right], axis=1)
         return np.clip(np.rint(stereo * 32767.0), -32768, 32767).astype(np.int16)
-
-    def preset_name(self, program: int, bank: int = 0) -> str | None:
-        """The soundfont's own name for a GM program, or None if it has no such preset."""
-        return self._loader.sfpreset_name(self._sfid, bank, program)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         live.step = initial_epoch  # DVCLive cannot tell "one epoch done" from "none" on resume
         live.log_param("device", device)
         history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
-                            initial_epoch=initial_epoch, verbose=2 if os.environ.get("CI") else 1,
+                            initial_epoch=initial_epoch, verbose=1 if sys.stdout.isatty() else 2,  # progress bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
     models_dir.mkdir(parents=True, exist_ok=True)
     model.save(models_dir / MODEL_FILE)

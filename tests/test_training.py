@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write_params
-from pitchpipe.config import featurize_config, prepare_config, render_config, train_config
+from pitchpipe.config import featurize_config, prepare_config, render_config
 from pitchpipe.featurize import run_featurize
 from pitchpipe.prepare import run_prepare
 from pitchpipe.render import run_render
