@@ -13,7 +13,7 @@ from pitchpipe.config import FeaturizeConfig
 from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.prepare import SPLITS
 from pitchpipe.shards import array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
-from pitchpipe.spectrogram import frequencies, spectrogram
+from pitchpipe.spectrogram import frequencies, n_frames, spectrogram
 
 FEATURE_COLUMN = "spectrogram"
 
@@ -23,7 +23,7 @@ def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
     audio = read_array(clips, "audio")
     features = spectrogram(audio, config)
     n_bins = len(frequencies(config))
-    frames = features.shape[2] if len(features) else (audio.shape[1] - config.nperseg) // (config.nperseg - config.noverlap) + 1
+    frames = n_frames(audio.shape[1], config)
     labels = clips.drop_columns(["audio"])
     column = array_column(features) if len(features) else pa.array([], pa.list_(pa.from_numpy_dtype(features.dtype), n_bins * frames))
     table = labels.append_column(pa.field(FEATURE_COLUMN, column.type), column)

@@ -29,14 +29,19 @@ def _svg(figure) -> str:
     return text[text.index("<svg"):]
 
 
-def _figure(width=8.0, height=3.2):
+def _pyplot():
+    """pyplot on the file-only backend, with stable SVG ids."""
     import matplotlib
 
-    matplotlib.use("Agg")  # files only, no display
+    matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "pitchpipe"
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(width, height))
+    return plt
+
+
+def _figure(width=8.0, height=3.2):
+    return _pyplot().subplots(figsize=(width, height))
 
 
 def error_by_pitch_plot(rows: list[dict], unit: str) -> str:
@@ -78,10 +83,7 @@ def _live_series(live_dir: Path, name: str) -> tuple[list[int], list[float]]:
 
 def training_curves_plot(live_dir: Path) -> str:
     """Loss (train and validation) and validation raw pitch accuracy per epoch."""
-    import matplotlib.pyplot as plt
-
-    _figure()
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10.0, 3.0))
+    figure, (loss_axis, accuracy_axis) = _pyplot().subplots(1, 2, figsize=(10.0, 3.0))
     for name in ("train/loss", "eval/loss"):
         loss_axis.plot(*_live_series(live_dir, name), marker=".", label=name)
     loss_axis.set_yscale("log")
@@ -95,8 +97,6 @@ def training_curves_plot(live_dir: Path) -> str:
 
 def spectrogram_examples(features_dir: Path) -> str:
     """One sustain-clip spectrogram for each of a few instrument families from the test split."""
-    import matplotlib.pyplot as plt
-
     from pitchpipe.featurize import FEATURE_COLUMN
     from pitchpipe.shards import list_shards, read_array
 
@@ -109,8 +109,7 @@ def spectrogram_examples(features_dir: Path) -> str:
                                     read_array(table.slice(row, 1), FEATURE_COLUMN)[0])
         if len(examples) == len(EXAMPLE_FAMILIES):
             break
-    _figure()  # selects the non-interactive backend
-    figure, axes = plt.subplots(1, max(1, len(examples)), figsize=(2.2 * max(1, len(examples)), 3.0))
+    figure, axes = _pyplot().subplots(1, max(1, len(examples)), figsize=(2.2 * max(1, len(examples)), 3.0))
     for axis, (instrument, midi, image) in zip(np.atleast_1d(axes), examples.values()):
         axis.imshow(image.astype(np.float32)[:256], origin="lower", aspect="auto", cmap="viridis")
         axis.set_title(f"{instrument}\n{note_name(midi)}", fontsize=8)

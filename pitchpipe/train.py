@@ -13,9 +13,10 @@ import pyarrow.parquet as pq
 
 from pitchpipe.config import TrainConfig
 from pitchpipe.dataset import ShardBatches, feature_shape, load_split
+from pitchpipe.evaluate import pitch_metrics
+from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.heads import PitchBins, decode_regression, encode_regression
-from pitchpipe.notes import cents_between
-from pitchpipe.shards import list_shards
+from pitchpipe.shards import list_shards, read_array
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
@@ -88,17 +89,17 @@ def distribution_scope():
 
 
 def feature_statistics(folder: Path, limit_rows: int = 4096) -> tuple[float, float]:
-    """Mean and variance of the stored spectrogram values over (up to) the first rows of the train split."""
-    features, _ = load_split(folder)
-    sample = features[:limit_rows].astype(np.float64)
+    """Mean and variance of the stored spectrogram values over (up to) the first rows of the train split,
+    reading only the shards those rows are in."""
+    parts, rows = [], 0
+    for path in list_shards(folder):
+        if rows >= limit_rows:
+            break
+        table = pq.read_table(path, columns=[FEATURE_COLUMN])
+        parts.append(read_array(table, FEATURE_COLUMN)[:limit_rows - rows])
+        rows += len(parts[-1])
+    sample = np.concatenate(parts).astype(np.float64)
     return float(sample.mean()), float(sample.var())
-
-
-def pitch_accuracy(predicted_hz: np.ndarray, true_hz: np.ndarray) -> dict[str, float]:
-    error_cents = np.abs(cents_between(predicted_hz, true_hz))
-    error_cents = np.where(np.isnan(error_cents), np.inf, error_cents)
-    return {"mae_hz": float(np.mean(np.abs(np.nan_to_num(predicted_hz) - true_hz))),
-            "rpa50": float(np.mean(error_cents <= 50)), "median_cents": float(np.median(error_cents))}
 
 
 def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path, live_dir: str | Path,
@@ -142,8 +143,8 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
 
         def on_epoch_end(self, epoch, logs=None):
             hz, _ = codec.decode(self.model.predict(val_x, batch_size=256, verbose=0))
-            for key, value in pitch_accuracy(hz, val_labels["f0_hz"]).items():
-                logs[f"val_{key}"] = value
+            scores = pitch_metrics(hz, val_labels["f0_hz"])
+            logs.update(val_mae_hz=scores["mae_hz"], val_rpa50=scores["rpa_50c"], val_median_cents=scores["median_abs_cents"])
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             self.model.save(checkpoint)
             state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1}))
