@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_publish(parser, args)
     if args.hop <= 0:
         parser.error("--hop must be positive")
-    from pitchpipe.predict import load_pitch_model, predict_files
+    from pitchpipe.predict import predict_files
+    from pitchpipe.saved_model import load_pitch_model
 
     try:
         model = load_pitch_model(args.model)

@@ -247,3 +247,54 @@ def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
     if config.head not in ("hz", "cents", "bins"):
         raise s.fail("head", f"{config.head!r} is not one of hz, cents, bins")
     return config
+
+
+@dataclass(frozen=True)
+class ProbesConfig:
+    seed: int
+    sample_rate: int
+    clip_samples: int
+    gain_min: float
+    gain_max: float
+    midi_low: int
+    midi_high: int
+    noises: tuple[str, ...]
+    snr_db: tuple[int, ...]
+    reverb: bool
+    unvoiced_per_kind: int
+
+
+def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
+    s = _Section(source, "probes", params.get("probes"))
+    prepare = _Section(source, "prepare", params.get("prepare"))
+    noises = s.get("noises", list)
+    for index, kind in enumerate(noises):
+        if kind not in ("white", "pink"):
+            raise s.fail(f"noises[{index}]", f"{kind!r} is not white or pink")
+    config = ProbesConfig(
+        seed=s.get("seed", int, low=0), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
+        clip_samples=prepare.get("clip_samples", int, low=64),
+        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
+        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
+        noises=tuple(noises), snr_db=s.int_list("snr_db", -20, 80), reverb=s.get("reverb", bool),
+        unvoiced_per_kind=s.get("unvoiced_per_kind", int, low=0))
+    if config.midi_low > config.midi_high:
+        raise s.fail("midi_low", f"{config.midi_low} is above probes.midi_high {config.midi_high}")
+    if config.seed == _seed(params, source):
+        raise s.fail("seed", "must differ from the training seed: probes are seeded apart from training data")
+    return config
+
+
+def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> TrainConfig:
+    """The training config of a leave-one-soundfont-out run: `train` with `loso.epochs` epochs."""
+    s = _Section(source, "loso", params.get("loso"))
+    held = s.get("held_out", list)
+    if held_out not in held:
+        raise s.fail("held_out", f"{held_out!r} is not listed (have {held})")
+    fonts = [Path(f).stem for f in _Section(source, "render", params.get("render")).get("soundfonts", list)]
+    if held_out not in fonts:
+        raise s.fail("held_out", f"{held_out!r} is not one of the render.soundfonts {fonts}")
+    if len(fonts) < 2:
+        raise s.fail("held_out", "leaving a soundfont out needs at least two in render.soundfonts")
+    config = train_config(params, source)
+    return TrainConfig(**{**config.__dict__, "epochs": s.get("epochs", int, low=1)})

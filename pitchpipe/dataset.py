@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import keras
 
@@ -24,10 +25,24 @@ def feature_shape(folder: str | Path) -> tuple[int, ...]:
     return column_shape(pq.read_schema(shards[0]), FEATURE_COLUMN)
 
 
-def load_split(folder: str | Path, columns=("f0_hz",)) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """All spectrograms of a split (float16 as stored) and the requested label columns."""
-    tables = [pq.read_table(path, columns=[FEATURE_COLUMN, *columns]) for path in list_shards(folder)]
+def kept_rows(table: pa.Table, exclude: dict[str, str] | None) -> np.ndarray:
+    """Indices of the rows whose columns match none of `exclude` ({column: value to leave out})."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    for column, value in (exclude or {}).items():
+        keep &= table.column(column).to_numpy(zero_copy_only=False) != value
+    return np.flatnonzero(keep)
+
+
+def load_split(folder: str | Path, columns=("f0_hz",), exclude: dict[str, str] | None = None
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """All spectrograms of a split (float16 as stored) and the requested label columns, less `exclude`d rows."""
+    tables = []
+    for path in list_shards(folder):
+        table = pq.read_table(path, columns=list(dict.fromkeys([FEATURE_COLUMN, *columns, *(exclude or {})])))
+        tables.append(table.take(kept_rows(table, exclude)))
     tables = [t for t in tables if t.num_rows]
+    if not tables:
+        raise ValueError(f"{folder}: no rows" + (f" left after excluding {exclude}" if exclude else ""))
     features = np.concatenate([read_array(t, FEATURE_COLUMN) for t in tables])
     labels = {c: np.concatenate([t.column(c).to_numpy(zero_copy_only=False) for t in tables]) for c in columns}
     return features, labels
@@ -49,14 +64,18 @@ class ShardBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, folder: str | Path, batch_size: int, encode: Callable[[np.ndarray], np.ndarray], seed: int,
-                 shuffle: bool = True, in_memory: bool | None = None, first_epoch: int = 0):
+                 shuffle: bool = True, in_memory: bool | None = None, first_epoch: int = 0,
+                 exclude: dict[str, str] | None = None):
         super().__init__()
         self.folder, self.batch_size, self.encode, self.seed, self.shuffle = Path(folder), batch_size, encode, seed, shuffle
-        self.shards = [p for p in list_shards(folder) if pq.read_metadata(p).num_rows]
+        self.exclude = exclude
+        self.rows = {path: kept_rows(pq.read_table(path, columns=list(exclude)), exclude) if exclude
+                     else np.arange(pq.read_metadata(path).num_rows) for path in list_shards(folder)}
+        self.shards = [path for path, rows in self.rows.items() if len(rows)]
         self.in_memory = fits_in_memory(folder) if in_memory is None else in_memory
         self.epoch = first_epoch  # a resumed run shuffles its epochs as the uninterrupted run would have
         if self.in_memory:
-            self.features, labels = load_split(folder)
+            self.features, labels = load_split(folder, exclude=exclude)
             self.targets = encode(labels["f0_hz"])
         self._cached: tuple[Path, np.ndarray, np.ndarray] | None = None
         self._plan()
@@ -71,7 +90,7 @@ class ShardBatches(keras.utils.PyDataset):
             return
         shards = [self.shards[i] for i in (order.permutation(len(self.shards)) if self.shuffle else range(len(self.shards)))]
         for shard in shards:
-            count = pq.read_metadata(shard).num_rows
+            count = len(self.rows[shard])
             rows = order.permutation(count) if self.shuffle else np.arange(count)
             self.batches += [(shard, rows[i:i + self.batch_size]) for i in range(0, count, self.batch_size)]
 
@@ -83,7 +102,7 @@ class ShardBatches(keras.utils.PyDataset):
         if shard is None:
             return self.features[rows].astype(np.float32), self.targets[rows]
         if self._cached is None or self._cached[0] != shard:
-            table = pq.read_table(shard, columns=[FEATURE_COLUMN, "f0_hz"])
+            table = pq.read_table(shard, columns=[FEATURE_COLUMN, "f0_hz"]).take(self.rows[shard])
             self._cached = (shard, read_array(table, FEATURE_COLUMN), self.encode(table.column("f0_hz").to_numpy()))
         return self._cached[1][rows].astype(np.float32), self._cached[2][rows]
 

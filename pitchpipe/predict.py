@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from pitchpipe.audio import peak_normalise, resample, rms_db
-from pitchpipe.config import FeaturizeConfig
 from pitchpipe.notes import hz_to_midi, note_name
-from pitchpipe.spectrogram import spectrogram
+from pitchpipe.saved_model import PitchModel
 
 SILENCE_DB = -60.0
-
-
-class PitchModel:
-    """A saved model with what it needs around it: the STFT it was trained on and its output decoding."""
-
-    def __init__(self, model, meta: dict):
-        from pitchpipe.train import PitchCodec
-
-        self.model, self.meta = model, meta
-        self.featurize = FeaturizeConfig(**meta["featurize"])
-        self.codec = PitchCodec(**meta["codec"])
-        self.clip_samples = int(meta["clip_samples"])
-        self.sample_rate = self.featurize.sample_rate
-
-    def predict_features(self, features: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        outputs = self.model.predict(np.asarray(features, dtype=np.float32), batch_size=batch_size, verbose=0)
-        return self.codec.decode(outputs)
-
-    def predict_clips(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.predict_features(spectrogram(clips, self.featurize))
-
-
-def load_pitch_model(model_dir: str | Path) -> PitchModel:
-    import keras
-
-    from pitchpipe.train import META_FILE, MODEL_FILE
-
-    model_dir = Path(model_dir)
-    for name in (MODEL_FILE, META_FILE):
-        if not (model_dir / name).is_file():
-            raise FileNotFoundError(f"{model_dir / name}: no trained model here (run `dvc repro train` or `dvc pull`)")
-    return PitchModel(keras.saving.load_model(model_dir / MODEL_FILE), json.loads((model_dir / META_FILE).read_text()))
 
 
 def read_audio(path: Path, sample_rate: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The prepare stage's library: 16 kHz mono clips of each note's attack, sustain and decay, split by note."""
+"""The prepare stage's library: 16 kHz mono clips of each note's attack, sustain and decay, split by note group."""
 
 from __future__ import annotations
 
@@ -20,22 +20,33 @@ LABEL_COLUMNS = ("note_id", "soundfont", "program", "instrument", "family", "mid
                  "velocity")
 
 
-def assign_splits(note_ids: np.ndarray, config: PrepareConfig) -> dict[int, str]:
-    """Split whole notes (never single clips) by a seeded permutation, in exact proportions.
+def assign_splits(note_ids: np.ndarray, groups: np.ndarray, config: PrepareConfig) -> dict[int, str]:
+    """Split whole groups of notes by a seeded permutation of the groups, in exact proportions.
 
+    `groups[i]` names the group of `note_ids[i]`: every render of one (soundfont, program, MIDI note), all
+    its detunes and segments, lands in one split, so no test clip has a near-copy in training.
     Raises ParamsError if a split would be empty, before any audio is touched.
     """
-    note_ids = np.unique(np.asarray(note_ids))
-    order = rng(config.seed, "split").permutation(note_ids)
-    n_train = int(round(config.split["train"] * len(order)))
-    n_val = int(round(config.split["val"] * len(order)))
-    counts = {"train": n_train, "val": n_val, "test": len(order) - n_train - n_val}
+    note_ids, groups = np.asarray(note_ids), np.asarray(groups).astype(str)
+    unique = np.unique(groups)
+    order = rng(config.seed, "split").permutation(len(unique))
+    n_train = int(round(config.split["train"] * len(unique)))
+    n_val = int(round(config.split["val"] * len(unique)))
+    counts = {"train": n_train, "val": n_val, "test": len(unique) - n_train - n_val}
     for name, count in counts.items():
         if count <= 0:
-            raise ParamsError(f"params.yaml: prepare.split.{name}: {config.split[name]} of {len(order)} notes "
-                              f"leaves the {name} split empty; render more notes or change the fractions")
+            raise ParamsError(f"params.yaml: prepare.split.{name}: {config.split[name]} of {len(unique)} note groups "
+                              f"(soundfont, program, MIDI note) leaves the {name} split empty; render more notes "
+                              f"or change the fractions")
     names = np.array(["train"] * n_train + ["val"] * n_val + ["test"] * counts["test"])
-    return dict(zip(order.tolist(), names.tolist()))
+    split_of_group = dict(zip(unique[order].tolist(), names.tolist()))
+    return {int(note): split_of_group[group] for note, group in zip(note_ids.tolist(), groups.tolist())}
+
+
+def split_groups(table: pa.Table) -> np.ndarray:
+    """The split group of each rendered note: 'soundfont/program/midi_note'."""
+    columns = [table.column(c).to_pylist() for c in ("soundfont", "program", "midi_note")]
+    return np.array([f"{font}/{program}/{note}" for font, program, note in zip(*columns)])
 
 
 def note_clips(pcm: np.ndarray, render_rate: int, config: PrepareConfig) -> dict[str, np.ndarray]:
@@ -110,8 +121,9 @@ def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Pa
     sources = list_shards(render_dir)
     if not sources:
         raise FileNotFoundError(f"{render_dir}: no rendered shards")
-    note_ids = np.concatenate([pq.read_table(s, columns=["note_id"]).column("note_id").to_numpy() for s in sources])
-    assignment = assign_splits(note_ids, config)  # validates the split before anything is deleted
+    keys = [pq.read_table(s, columns=["note_id", "soundfont", "program", "midi_note"]) for s in sources]
+    note_ids = np.concatenate([t.column("note_id").to_numpy() for t in keys])
+    assignment = assign_splits(note_ids, np.concatenate([split_groups(t) for t in keys]), config)  # validates first
     out_dir = Path(out_dir)
     for split in SPLITS:
         reset_folder(out_dir / split)

@@ -140,20 +140,98 @@ def hashed_copy(source: Path, site: Path) -> str:
     return name
 
 
-def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path) -> Path:
-    from pitchpipe.evaluate import test_audio
+SCORE_KEYS = ("rpa_50c", "rpa_10c", "median_abs_cents", "octave_error_rate")
+ESTIMATORS = ("model", "yin", "fft_peak")
+
+
+def _score_rows(by_estimator: dict, keys=SCORE_KEYS) -> list[list]:
+    return [[name, *[f"{by_estimator[name][k]:.4g}" for k in keys if k in by_estimator[name]]]
+            for name in ESTIMATORS if name in by_estimator]
+
+
+def comparison_table(groups: dict[str, dict], first: str) -> str:
+    """One row per group value: the model's and YIN's RPA (50 and 10 cents), median cents and octave errors,
+    and the FFT peak's RPA, side by side."""
+    header = [first, "clips", "model RPA50", "YIN RPA50", "FFT RPA50", "model RPA10", "YIN RPA10",
+              "model median ¢", "YIN median ¢", "model octave err.", "YIN octave err."]
+    rows = []
+    for value, scores in groups.items():
+        model, yin, fft = scores["model"], scores["yin"], scores["fft_peak"]
+        rows.append([value, model["count"], f"{model['rpa_50c']:.3f}", f"{yin['rpa_50c']:.3f}", f"{fft['rpa_50c']:.3f}",
+                     f"{model['rpa_10c']:.3f}", f"{yin['rpa_10c']:.3f}", f"{model['median_abs_cents']:.1f}",
+                     f"{yin['median_abs_cents']:.1f}", f"{model['octave_error_rate']:.3f}", f"{yin['octave_error_rate']:.3f}"])
+    return _table(header, rows)
+
+
+def octave_plot(octave_sets: dict[str, dict]) -> str:
+    """RPA within 50 cents per octave, the model beside YIN, one panel per evaluation set."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(octave_sets), figsize=(3.4 * len(octave_sets), 3.0), sharey=True, squeeze=False)
+    for axis, (title, octaves) in zip(axes[0], octave_sets.items()):
+        names = sorted(octaves, key=lambda name: int(name.split("–")[0][1:]))
+        x = np.arange(len(names))
+        for offset, (estimator, colour) in zip((-0.2, 0.2), (("model", "#4c72b0"), ("yin", "#dd8452"))):
+            axis.bar(x + offset, [octaves[n][estimator]["rpa_50c"] for n in names], 0.4, color=colour, label=estimator)
+        axis.set_xticks(x, [n.split("–")[0] for n in names])
+        axis.set_title(title, fontsize=9)
+        axis.set_ylim(0, 1.02)
+    axes[0][0].set_ylabel("RPA (50 cents)")
+    axes[0][0].legend(loc="lower left")
+    return _svg(figure)
+
+
+def generalisation_section(breakdown: dict, metrics: dict, loso: dict[str, tuple[dict, dict]]) -> str:
+    probes = breakdown["probes"]
+    parts = ["<h2>Generalisation</h2>",
+             "<p>The probe set is made by this project's own synthesis (pitchpipe/tones.py), never by a soundfont, "
+             "with exact f0 over C2–B7 and its own seed. Leave-one-soundfont-out trains on one soundfont and scores on "
+             "every clip of the other.</p>",
+             "<h3>RPA within 50 cents by octave, model beside YIN</h3>",
+             octave_plot({"test split": breakdown["test"]["octave"], "probes": probes["octave"],
+                          **{f"{font} left out": groups["octave"] for font, (_, groups) in loso.items()}}),
+             "<h3>Probe set: voiced probes</h3>",
+             _table(["estimator", *SCORE_KEYS, "worst family RPA50", "voiced recall", "unvoiced given a pitch"],
+                    _score_rows(metrics["probes"], (*SCORE_KEYS, "worst_family_rpa_50c", "voiced_recall",
+                                                    "unvoiced_pitched_rate"))),
+             "<h3>Probe set by family</h3>", comparison_table(probes["family"], "family"),
+             "<h3>Unvoiced probes: share given a pitch (lower is better)</h3>",
+             _table(["kind", *ESTIMATORS], [[kind, *[f"{rates[e]:.3f}" for e in ESTIMATORS]]
+                                           for kind, rates in probes["unvoiced"].items()])]
+    for font, (overall, groups) in loso.items():
+        parts += [f"<h3>{html.escape(font)} left out of training (scored on all its clips)</h3>",
+                  _table(["estimator", *SCORE_KEYS], _score_rows(overall)),
+                  comparison_table(groups["octave"], "octave")]
+    parts += ["<h3>Test split by segment and by soundfont</h3>", comparison_table(breakdown["test"]["segment"], "segment"),
+              comparison_table(breakdown["test"]["soundfont"], "soundfont"),
+              "<h3>Each probe family by recording condition</h3>"]
+    for family, conditions in probes["family_condition"].items():
+        parts += [f"<h4>{html.escape(family)}</h4>", comparison_table(conditions, "condition")]
+    return "\n".join(parts)
+
+
+def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]:
+    """{soundfont left out: (headline per estimator, breakdown)} for every leave-one-soundfont-out run present."""
+    runs = {}
+    for path in sorted((reports_dir / "loso").glob("*.json")):
+        runs[path.stem] = (json.loads(path.read_text()), json.loads((loso_dir / path.stem / "breakdown.json").read_text()))
+    return runs
+
+
+def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,
+                 loso_dir: Path = Path("loso")) -> Path:
+    from pitchpipe.evaluate import clip_audio
 
     metrics = json.loads((reports_dir / "metrics.json").read_text())
+    breakdown = json.loads((reports_dir / "breakdown.json").read_text())
     rows = json.loads((reports_dir / "error_by_note.json").read_text())
     predictions = pq.read_table(reports_dir / "predictions.parquet").to_pydict()
-    keys = ["rpa_50c", "rpa_10c", "rca_50c", "octave_error_rate", "median_abs_cents", "mae_hz", "mae_hz_below_top_octave"]
-    summary = _table(["estimator", *keys], [[name, *[f"{metrics[name][k]:.4g}" for k in keys]]
-                                            for name in ("model", "yin", "fft_peak")])
+    keys = [*SCORE_KEYS, "mae_hz", "mae_hz_below_top_octave"]
+    summary = _table(["estimator", *keys], _score_rows(metrics["test"], keys))
     true_hz = np.array(predictions["f0_hz"])
-    predicted_hz = np.array(predictions["predicted_hz"])
+    predicted_hz = np.array(predictions["model_hz"])
     error_cents = np.abs(1200 * np.log2(np.maximum(np.nan_to_num(predicted_hz), 1e-3) / true_hz))
     worst = np.argsort(-error_cents)[:WORST_CLIPS]
-    audio = test_audio(clips_dir, np.array(predictions["clip_id"])[worst])
+    audio = clip_audio(clips_dir, ("test",), np.array(predictions["clip_id"])[worst])
     sample_rate = 16000
     worst_rows = []
     for rank, (row, clip) in enumerate(zip(worst, audio)):
@@ -165,19 +243,20 @@ def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_di
     site.mkdir(parents=True, exist_ok=True)
     for stale in site.iterdir():
         stale.unlink()
-    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json")]
+    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json", "error_by_octave.json")]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pitchpipe report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:100%;height:auto}}</style></head>
 <body><h1>pitchpipe: pitch estimation report</h1>
-<p>{metrics['model']['count']} test clips (split by source note). Raw pitch accuracy (RPA) counts estimates within
-50 or 10 cents of the label; raw chroma accuracy (RCA) forgives octave errors.</p>
-<h2>Summary: model vs. classical estimators on the same clips</h2>{summary}
+<p>{len(true_hz)} test clips, split by note group: every render of one (soundfont, program, MIDI note) is in one
+split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the label.</p>
+<h2>Test split: model vs. classical estimators on the same clips</h2>{summary}
 <p>Data: {" · ".join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in downloads)}</p>
 <h2>Error by pitch (Hz)</h2>{error_by_pitch_plot(rows, "hz")}
 <h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
-<h2>Predicted vs. true note</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['predicted_midi']))}
+{generalisation_section(breakdown, metrics, read_loso(reports_dir, loso_dir))}
+<h2>Predicted vs. true note (test split)</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['model_midi']))}
 <h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}
 <h2>Example spectrograms (sustain clips, 0–4 kHz)</h2>{spectrogram_examples(features_dir)}
 <h2>Worst clips</h2><table><thead><tr><th>#</th><th>instrument</th><th>segment</th><th>true</th><th>predicted</th><th>error (cents)</th><th>listen</th></tr></thead>

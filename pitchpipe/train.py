@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -12,45 +13,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from pitchpipe.config import TrainConfig
-from pitchpipe.dataset import ShardBatches, feature_shape, load_split
-from pitchpipe.evaluate import pitch_metrics
+from pitchpipe.dataset import ShardBatches, feature_shape, kept_rows, load_split
 from pitchpipe.featurize import FEATURE_COLUMN
-from pitchpipe.heads import PitchBins, decode_regression, encode_regression
+from pitchpipe.metrics import pitch_metrics, rounded
+from pitchpipe.saved_model import PitchCodec, save_pitch_model
 from pitchpipe.shards import list_shards, read_array
-
-MODEL_FILE = "model.keras"
-META_FILE = "model.json"
-
-
-class PitchCodec:
-    """Targets for training and decoding of outputs, for the configured head; saved beside the model."""
-
-    def __init__(self, head: str, low_midi: float, high_midi: float, bin_cents: float, blur_cents: float):
-        self.head, self.low_midi, self.high_midi = head, low_midi, high_midi
-        self.bin_cents, self.blur_cents = bin_cents, blur_cents
-        self.bins = PitchBins(low_midi, high_midi, bin_cents)
-        self.centre, self.span = (low_midi + high_midi) / 2, (high_midi - low_midi) / 2
-
-    @property
-    def n_outputs(self) -> int:
-        return len(self.bins.centres) if self.head == "bins" else 1
-
-    def encode(self, f0_hz: np.ndarray) -> np.ndarray:
-        if self.head == "bins":
-            return self.bins.targets(f0_hz, self.blur_cents)
-        return encode_regression(self.head, f0_hz, self.centre, self.span)
-
-    def decode(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Network outputs → (Hz, confidence in [0, 1]; regression heads report 1)."""
-        if self.head == "bins":
-            return self.bins.decode(outputs)
-        hz = decode_regression(self.head, outputs, self.centre, self.span)
-        return hz, np.ones_like(hz)
-
-    def to_json(self) -> dict:
-        return dict(head=self.head, low_midi=self.low_midi, high_midi=self.high_midi, bin_cents=self.bin_cents,
-                    blur_cents=self.blur_cents)
-
 
 def configure_devices() -> str:
     """Mixed precision on a GPU; returns a word for the log. CPU/GPU is a runtime matter, never a param."""
@@ -88,22 +55,34 @@ def distribution_scope():
     return contextlib.nullcontext()
 
 
-def feature_statistics(folder: Path, limit_rows: int = 4096) -> tuple[float, float]:
-    """Mean and variance of the stored spectrogram values over (up to) the first rows of the train split,
-    reading only the shards those rows are in."""
-    parts, rows = [], 0
+def feature_statistics(folder: Path, exclude: dict[str, str] | None = None) -> tuple[float, float]:
+    """Mean and variance of the stored spectrogram values over the whole train split (after `exclude`),
+    one shard at a time: the first rows alone would be the lowest notes only."""
+    total = total_square = count = 0.0
     for path in list_shards(folder):
-        if rows >= limit_rows:
-            break
-        table = pq.read_table(path, columns=[FEATURE_COLUMN])
-        parts.append(read_array(table, FEATURE_COLUMN)[:limit_rows - rows])
-        rows += len(parts[-1])
-    sample = np.concatenate(parts).astype(np.float64)
-    return float(sample.mean()), float(sample.var())
+        table = pq.read_table(path, columns=[FEATURE_COLUMN, *(exclude or {})])
+        values = read_array(table, FEATURE_COLUMN)[kept_rows(table, exclude)].astype(np.float64)
+        total, total_square, count = total + values.sum(), total_square + np.square(values).sum(), count + values.size
+    mean = total / count
+    return float(mean), float(total_square / count - mean * mean)
+
+
+def data_identity(*folders: Path) -> str:
+    """SHA-256 over the names and bytes of every shard of `folders`: what a checkpoint was trained on."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in list_shards(folder):
+            digest.update(path.name.encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()
 
 
 def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path, live_dir: str | Path,
-          checkpoint_dir: str | Path) -> dict:
+          checkpoint_dir: str | Path, exclude: dict[str, str] | None = None) -> dict:
+    """Fit and save a model on the train split (rows matching `exclude`, e.g. {"soundfont": "TimGM6mb"},
+    left out of train and validation); returns the last epoch's logs."""
     import keras
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
@@ -113,12 +92,13 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     device = configure_devices()
     codec = PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)
     shape = feature_shape(features_dir / "train")
-    val_features, val_labels = load_split(features_dir / "val")
+    val_features, val_labels = load_split(features_dir / "val", exclude=exclude)
     val_x, val_y = val_features.astype(np.float32), codec.encode(val_labels["f0_hz"])
 
-    # Everything but the epoch count: raising `epochs` continues from the last checkpoint, exactly as an
-    # interrupted run does (shuffles are keyed by epoch and the optimizer state is in the checkpoint).
-    fingerprint = json.dumps({k: v for k, v in asdict(config).items() if k != "epochs"}, sort_keys=True)
+    # Everything but the epoch count, and the data: raising `epochs` continues from the last checkpoint, exactly
+    # as an interrupted run does (shuffles are keyed by epoch and the optimizer state is in the checkpoint).
+    fingerprint = json.dumps({**{k: v for k, v in asdict(config).items() if k != "epochs"}, "exclude": exclude,
+                              "data": data_identity(features_dir / "train", features_dir / "val")}, sort_keys=True)
     checkpoint, state_file = checkpoint_dir / "checkpoint.keras", checkpoint_dir / "state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     resume = checkpoint.exists() and state.get("config") == fingerprint and state.get("epoch", 0) < config.epochs
@@ -129,14 +109,14 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         else:
             from pitchpipe.model import build
 
-            mean, variance = feature_statistics(features_dir / "train")
+            mean, variance = feature_statistics(features_dir / "train", exclude)
             model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout)
             loss = "binary_crossentropy" if config.head == "bins" else "mse"
             model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
                           metrics=[] if config.head == "bins" else ["mae"])
             initial_epoch = 0
     train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed,
-                                 first_epoch=initial_epoch)
+                                 first_epoch=initial_epoch, exclude=exclude)
 
     class PitchMetrics(keras.callbacks.Callback):
         """Validation accuracy in musical terms after each epoch, and a checkpoint to resume from."""
@@ -145,6 +125,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             hz, _ = codec.decode(self.model.predict(val_x, batch_size=256, verbose=0))
             scores = pitch_metrics(hz, val_labels["f0_hz"])
             logs.update(val_mae_hz=scores["mae_hz"], val_rpa50=scores["rpa_50c"], val_median_cents=scores["median_abs_cents"])
+            logs.update(rounded({key: float(value) for key, value in logs.items()}))
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             self.model.save(checkpoint)
             state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1}))
@@ -155,11 +136,9 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
                             initial_epoch=initial_epoch, verbose=1 if sys.stdout.isatty() else 2,  # progress bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
-    models_dir.mkdir(parents=True, exist_ok=True)
-    model.save(models_dir / MODEL_FILE)
     schema_metadata = pq.read_schema(list_shards(features_dir / "train")[0]).metadata
     meta = {"codec": codec.to_json(), "featurize": json.loads(schema_metadata[b"featurize"]),
             "input_shape": list(shape), "clip_samples": int(schema_metadata[b"clip_samples"]),
-            "architecture": config.architecture, "parameters": int(model.count_params())}
-    (models_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+            "architecture": config.architecture, "parameters": int(model.count_params()), "excluded": exclude}
+    save_pitch_model(model, meta, models_dir)
     return {key: float(values[-1]) for key, values in history.history.items()} if history.history else {}

@@ -12,9 +12,11 @@ def main() -> None:
     parser.add_argument("--features", default="data/features")
     parser.add_argument("--clips", default="data/clips")
     parser.add_argument("--live", default="dvclive")
+    parser.add_argument("--loso", default="loso")
     parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
-    build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site))
+    build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site),
+                 Path(args.loso))
 
 
 if __name__ == "__main__":

@@ -22,11 +22,14 @@ def default_params() -> dict:
 
 
 def tiny_params(base: dict, **render) -> dict:
-    """The project's params with a few notes: 2 programs per octave over A3..B4, one detune each."""
+    """The project's params with a few notes: 2 programs per octave over A3..B4, one detune each; probes over
+    the same range; one epoch for each leave-one-soundfont-out run."""
     params = copy.deepcopy(base)
     params["render"].update(dict(programs_per_octave=2, midi_low=57, midi_high=71, detunes_per_note=1,
                                  notes_per_shard=8))
     params["render"].update(render)
+    params["probes"].update(midi_low=57, midi_high=71, unvoiced_per_kind=4)
+    params["loso"]["epochs"] = 1
     return params
 
 
@@ -53,7 +56,7 @@ def make_project(tmp: Path, params: dict) -> Path:
     """A fresh git + DVC repository holding this project's code and the given params."""
     project = tmp / "project"
     project.mkdir()
-    for name in ("pitchpipe", "stages"):
+    for name in ("pitchpipe", "stages", "scripts"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "pyproject.toml"):
         shutil.copy(ROOT / name, project / name)

@@ -32,8 +32,8 @@ def test_render_params_errors_name_the_key(default_params, section, key, value, 
 
 def test_split_that_leaves_a_split_empty_is_refused(default_params):
     config = prepare_config(default_params)
-    with pytest.raises(ParamsError, match=r"prepare\.split\.val: 0.1 of 4 notes leaves the val split empty"):
-        assign_splits([1, 2, 3, 4], config)
+    with pytest.raises(ParamsError, match=r"prepare\.split\.val: 0.1 of 3 note groups .* leaves the val split empty"):
+        assign_splits([1, 2, 3, 4], ["a", "b", "c", "c"], config)
 
 
 @pytest.mark.parametrize("section,key,value,message", [

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from pitchpipe.evaluate import by_note, pitch_metrics
+from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, rounded
 from pitchpipe.heads import PitchBins, decode_regression, encode_regression
 from pitchpipe.notes import cents_between, midi_to_hz
-from pitchpipe.train import PitchCodec
+from pitchpipe.saved_model import PitchCodec
 
 
 def test_perfect_prediction_scores_full_marks():
@@ -68,3 +68,18 @@ def test_codec_round_trip(head):
     f0 = midi_to_hz(np.array([40.2, 77.7]))
     hz, confidence = codec.decode(codec.encode(f0))
     assert np.max(np.abs(cents_between(hz, f0))) < 1.0 and np.all((confidence > 0) & (confidence <= 1))
+
+
+def test_breakdown_scores_each_group_value_per_estimator():
+    true = np.array([110.0, 220.0, 440.0, 880.0])
+    estimates = {"model": true * np.array([1.0, 2.0, 1.0, 1.0]), "yin": np.array([110.0, np.nan, 440.0, 881.0])}
+    groups = breakdown(estimates, true, {"octave": octave_label([45, 57, 69, 81])})
+    assert list(groups["octave"]) == ["C2–B2", "C3–B3", "C4–B4", "C5–B5"]
+    assert groups["octave"]["C3–B3"]["model"]["octave_error_rate"] == 1.0
+    assert groups["octave"]["C3–B3"]["yin"]["rpa_50c"] == 0.0  # no estimate counts as wrong
+    assert groups["octave"]["C5–B5"]["yin"]["rpa_10c"] == 1.0
+
+
+def test_pitched_rate_and_rounding_for_json():
+    assert pitched_rate(np.array([True, False, False, False])) == 0.25
+    assert rounded({"a": [0.123456789, float("nan")], "b": 3}) == {"a": [0.123457, None], "b": 3}

@@ -14,7 +14,9 @@ import soundfile
 from conftest import make_project, run_cmd, write_params
 from test_dvc_pipeline import ran_stages
 
+from pitchpipe.probes import UNVOICED_KINDS
 from pitchpipe.shards import read_array
+from pitchpipe.tones import HARMONIC_FAMILIES
 
 
 def tiny_training(params):
@@ -29,28 +31,45 @@ def trained_project(tmp_path_factory, default_params):
     params = tiny_training(tiny_params(default_params))
     project = make_project(tmp_path_factory.mktemp("model"), params)
     result = run_cmd(["dvc", "repro"], project)
-    assert ran_stages(result.stdout) == ["render", "prepare", "featurize", "train", "evaluate", "report"]
+    assert sorted(ran_stages(result.stdout)) == sorted(["render", "prepare", "featurize", "probes", "train", "evaluate",
+                                                        "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
     return project, params
 
 
 def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     project, params = trained_project
     metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert set(metrics) == {"test", "probes"}
     for name in ("model", "yin", "fft_peak"):
-        assert {"mae_hz", "median_abs_cents", "rpa_50c", "rpa_10c", "rca_50c", "octave_error_rate", "count"} <= set(metrics[name])
-        assert metrics[name]["count"] == metrics["model"]["count"] > 0
+        assert {"mae_hz", "median_abs_cents", "rpa_50c", "rpa_10c", "octave_error_rate", "count"} <= set(metrics["test"][name])
+        assert metrics["test"][name]["count"] == metrics["test"]["model"]["count"] > 0
+        assert {"worst_family_rpa_50c", "voiced_recall", "unvoiced_pitched_rate"} <= set(metrics["probes"][name])
+        assert metrics["probes"][name]["count"] == len(HARMONIC_FAMILIES) * 10 * 15  # families × conditions × notes
+    assert metrics["probes"]["fft_peak"]["unvoiced_pitched_rate"] == 1.0  # the FFT peak always answers
+    assert metrics["probes"]["yin"]["rpa_50c"] > 0.85  # exact labels: a classical estimator gets most of them
     breakdown = json.loads((project / "reports/breakdown.json").read_text())
-    assert set(breakdown) == {"segment", "family", "soundfont", "missing_fundamental"}
+    assert set(breakdown["test"]) == {"segment", "family", "soundfont", "missing_fundamental", "octave"}
+    assert set(breakdown["probes"]) == {"family", "condition", "octave", "family_condition", "unvoiced"}
+    assert set(breakdown["probes"]["family"]) == set(HARMONIC_FAMILIES)
+    assert set(breakdown["probes"]["unvoiced"]) == set(UNVOICED_KINDS)
+    assert len(breakdown["probes"]["condition"]) == 10
+    for font in ("TimGM6mb", "FluidR3_GM"):
+        loso = json.loads((project / f"reports/loso/{font}.json").read_text())
+        clips = pq.read_table(project / "reports/predictions.parquet").num_rows
+        assert set(loso) == {"model", "yin", "fft_peak"} and loso["model"]["count"] > clips
     by_note = json.loads((project / "reports/error_by_note.json").read_text())
-    assert sum(row["count"] for row in by_note) == metrics["model"]["count"]
+    assert sum(row["count"] for row in by_note) == metrics["test"]["model"]["count"]
     assert (project / "models/model.keras").is_file() and (project / "dvclive/metrics.json").is_file()
     page = (project / "reports/site/index.html").read_text()
-    assert page.count("<svg") >= 5 and page.count("data:audio/wav;base64,") >= 1
+    assert page.count("<svg") >= 6 and page.count("data:audio/wav;base64,") >= 1
+    assert "Generalisation" in page and all(f"<h4>{family}</h4>" in page for family in HARMONIC_FAMILIES)
+    assert "TimGM6mb left out of training" in page and "FluidR3_GM left out of training" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""", page)
     assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == []
     params["train"]["learning_rate"] = 0.002
     write_params(params, project / "params.yaml")
-    assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == ["train", "evaluate", "report"]
+    assert sorted(ran_stages(run_cmd(["dvc", "repro"], project).stdout)) == sorted(
+        ["train", "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
     shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
     assert "rpa_50c" in shown.stdout
 

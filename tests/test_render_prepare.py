@@ -9,7 +9,7 @@ from pitchpipe.audit import measure_pitch
 from pitchpipe.config import SEGMENTS, featurize_config, prepare_config, render_config
 from pitchpipe.featurize import run_featurize
 from pitchpipe.notes import cents_between
-from pitchpipe.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare
+from pitchpipe.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare, split_groups
 from pitchpipe.render import plan_notes, render_shard, run_render
 from pitchpipe.shards import read_array
 
@@ -73,19 +73,28 @@ def test_render_is_byte_identical_for_one_and_two_workers(tiny, tmp_path):
         assert digest(tmp_path / "features1" / split) == digest(tmp_path / "features2" / split)
 
 
-def test_prepare_keeps_labels_splits_by_note_and_applies_gain_and_notch(tiny, tmp_path):
+def test_prepare_keeps_labels_splits_by_note_group_and_applies_gain_and_notch(tiny, tmp_path):
     tiny["prepare"]["missing_fundamental_prob"] = 0.5
+    tiny["render"]["detunes_per_note"] = 3
     config = render_config(tiny)
     table = render_shard(config, plan_notes(config))
     prepare = prepare_config(tiny)
-    assignment = assign_splits(table.column("note_id").to_numpy(), prepare)
+    groups = split_groups(table)
+    assignment = assign_splits(table.column("note_id").to_numpy(), groups, prepare)
     by_split, dropped = prepare_shard(table, config.sample_rate, assignment, prepare)
     clips = {split: t.to_pydict() for split, t in by_split.items()}
     total = sum(len(c["note_id"]) for c in clips.values())
     assert total + dropped == 3 * table.num_rows
-    notes_in = {split: set(c["note_id"]) for split, c in clips.items()}
-    assert not notes_in["train"] & notes_in["val"] and not notes_in["train"] & notes_in["test"]
-    assert [sum(1 for s in assignment.values() if s == name) for name in SPLITS] == [24, 3, 3]
+    # every render of one (soundfont, program, MIDI note), all detunes, lands in one split
+    split_of = {}
+    for split, c in clips.items():
+        for key in zip(c["soundfont"], c["program"], c["midi_note"]):
+            assert split_of.setdefault(key, split) == split, key
+    assert len(set(groups)) < len(groups)  # the test is meaningful: groups do hold several renders
+    split_of_group = {group: assignment[int(note)] for note, group in zip(table.column("note_id").to_numpy(), groups)}
+    n = len(split_of_group)
+    assert [list(split_of_group.values()).count(name) for name in SPLITS] == [round(0.8 * n), round(0.1 * n),
+                                                                              n - round(0.8 * n) - round(0.1 * n)]
     train = by_split["train"]
     audio = read_array(train, "audio")
     assert audio.shape[1:] == (5280,) and audio.dtype == np.float32

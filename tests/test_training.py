@@ -101,10 +101,53 @@ def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(featur
     assert [int(line.split("\t")[0]) for line in steps] == [0, 1]
 
     from pitchpipe.dataset import load_split
-    from pitchpipe.predict import load_pitch_model
+    from pitchpipe.saved_model import load_pitch_model
 
     model = load_pitch_model(folder / "models")  # this process runs the TensorFlow backend
     test_features, labels = load_split(folder / "features/test")
     hz, confidence = model.predict_features(test_features)
     assert hz.shape == labels["f0_hz"].shape and np.all(np.isfinite(hz) & (hz > 0))
     assert np.all((confidence >= 0) & (confidence <= 1))
+
+
+def test_left_out_soundfont_never_reaches_training(features):
+    from pitchpipe.dataset import ShardBatches, load_split
+
+    folder, _ = features
+    _, everything = load_split(folder / "features/train", ("soundfont", "f0_hz"))
+    assert set(everything["soundfont"]) == {"FluidR3_GM", "TimGM6mb"}
+    _, kept = load_split(folder / "features/train", ("soundfont", "f0_hz"), exclude={"soundfont": "TimGM6mb"})
+    assert set(kept["soundfont"]) == {"FluidR3_GM"}
+    fluid_f0 = sorted(everything["f0_hz"][everything["soundfont"] == "FluidR3_GM"])
+    for in_memory in (True, False):
+        batches = ShardBatches(folder / "features/train", 8, lambda f0: f0[:, None], seed=1, in_memory=in_memory,
+                               exclude={"soundfont": "TimGM6mb"})
+        assert sorted(np.concatenate([batches[i][1] for i in range(len(batches))]).ravel()) == fluid_f0
+
+
+def test_loso_config_takes_its_epochs_and_checks_the_soundfont(default_params):
+    from pitchpipe.config import ParamsError, loso_config
+
+    config = loso_config(default_params, "TimGM6mb")
+    assert config.epochs == default_params["loso"]["epochs"] and config.head == default_params["train"]["head"]
+    with pytest.raises(ParamsError, match=r"loso\.held_out: 'GeneralUser' is not listed"):
+        loso_config(default_params, "GeneralUser")
+    params = json.loads(json.dumps(default_params))
+    params["loso"]["held_out"] = ["Nope"]
+    with pytest.raises(ParamsError, match=r"loso\.held_out: 'Nope' is not one of the render\.soundfonts"):
+        loso_config(params, "Nope")
+
+
+def test_a_checkpoint_is_not_resumed_onto_other_features(features, tmp_path):
+    from pitchpipe.train import data_identity
+
+    folder, _ = features
+    before = data_identity(folder / "features/train", folder / "features/val")
+    copy = tmp_path / "train"
+    copy.mkdir()
+    for shard in sorted((folder / "features/train").glob("*.parquet")):
+        (copy / shard.name).write_bytes(shard.read_bytes())
+    assert data_identity(copy, folder / "features/val") == before
+    last = sorted(copy.glob("*.parquet"))[-1]
+    last.write_bytes(last.read_bytes()[:-1] + b"\0")
+    assert data_identity(copy, folder / "features/val") != before
