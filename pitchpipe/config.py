@@ -76,6 +76,18 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Train-split augmentation of soundfont clips: each with its own probability."""
+
+    reverb_prob: float = 0.0
+    tilt_prob: float = 0.0
+    tilt_db_per_octave: float = 0.0
+    noise_prob: float = 0.0
+    snr_db_min: float = 40.0
+    snr_db_max: float = 40.0
+
+
+@dataclass(frozen=True)
 class PrepareConfig:
     seed: int
     note_seconds: float
@@ -87,10 +99,17 @@ class PrepareConfig:
     gain_max: float
     missing_fundamental_prob: float
     split: dict[str, float] = field(default_factory=dict)
+    augment: AugmentConfig = AugmentConfig()
+
+
+REPRESENTATIONS = ("stft", "harmonic")
 
 
 @dataclass(frozen=True)
 class FeaturizeConfig:
+    """`stft`: the seed's spectrogram (window … max_hz). `harmonic`: a log-frequency spectrum of the whole clip,
+    `bins_per_semitone` bins from `midi_low` to `midi_high`, sampled at each of `harmonics` times the bin's pitch."""
+
     sample_rate: int
     window: str
     nperseg: int
@@ -99,6 +118,12 @@ class FeaturizeConfig:
     scale: str
     max_hz: float | None
     dtype: str
+    representation: str = "stft"
+    midi_low: float = 35.0
+    midi_high: float = 108.0
+    bins_per_semitone: int = 5
+    harmonics: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    floor_db: float = -80.0
 
 
 def read_params(path: str | Path = "params.yaml") -> dict:
@@ -156,6 +181,18 @@ def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
     return config
 
 
+def augment_config(prepare: _Section) -> AugmentConfig:
+    a = _Section(prepare.source, "prepare.augment", prepare.get("augment", dict))
+    config = AugmentConfig(
+        reverb_prob=a.get("reverb_prob", float, low=0.0, high=1.0), tilt_prob=a.get("tilt_prob", float, low=0.0, high=1.0),
+        tilt_db_per_octave=a.get("tilt_db_per_octave", float, low=0.0, high=24.0),
+        noise_prob=a.get("noise_prob", float, low=0.0, high=1.0),
+        snr_db_min=a.get("snr_db_min", float, low=-20.0, high=100.0), snr_db_max=a.get("snr_db_max", float, low=-20.0, high=100.0))
+    if config.snr_db_min > config.snr_db_max:
+        raise a.fail("snr_db_min", f"{config.snr_db_min} is above prepare.augment.snr_db_max {config.snr_db_max}")
+    return config
+
+
 def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
     s = _Section(source, "prepare", params.get("prepare"))
     segments = s.get("segments", list)
@@ -180,7 +217,7 @@ def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
         silence_db=s.get("silence_db", float, high=0.0),
         gain_min=s.get("gain_min", float, low=0.0, high=1.0), gain_max=s.get("gain_max", float, low=0.0, high=1.0),
         missing_fundamental_prob=s.get("missing_fundamental_prob", float, low=0.0, high=1.0),
-        split={name: float(split[name]) for name in ("train", "val", "test")})
+        split={name: float(split[name]) for name in ("train", "val", "test")}, augment=augment_config(s))
     if config.gain_min > config.gain_max:
         raise s.fail("gain_min", f"{config.gain_min} is above prepare.gain_max {config.gain_max}")
     clip_seconds = config.clip_samples / config.sample_rate
@@ -193,11 +230,27 @@ def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
 def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConfig:
     s = _Section(source, "featurize", params.get("featurize"))
     prepare = _Section(source, "prepare", params.get("prepare"))
+    harmonic = _Section(source, "featurize.harmonic", s.get("harmonic", dict))
+    harmonics = harmonic.get("harmonics", list)
+    for index, value in enumerate(harmonics):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
+            raise harmonic.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
+    if 1 not in harmonics:
+        raise harmonic.fail("harmonics", "must include 1 (the pitch itself)")
     config = FeaturizeConfig(
         sample_rate=prepare.get("sample_rate", int, low=4000), window=s.get("window", str),
         nperseg=s.get("nperseg", int, low=8), noverlap=s.get("noverlap", int, low=0),
         nfft=s.get("nfft", int, low=8), scale=s.get("scale", str),
-        max_hz=None if s.values.get("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str))
+        max_hz=None if s.values.get("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str),
+        representation=s.get("representation", str),
+        midi_low=harmonic.get("midi_low", float, low=0.0, high=127.0),
+        midi_high=harmonic.get("midi_high", float, low=0.0, high=140.0),
+        bins_per_semitone=harmonic.get("bins_per_semitone", int, low=1, high=20),
+        harmonics=tuple(float(h) for h in harmonics), floor_db=harmonic.get("floor_db", float, low=-200.0, high=-10.0))
+    if config.representation not in REPRESENTATIONS:
+        raise s.fail("representation", f"{config.representation!r} is not one of {', '.join(REPRESENTATIONS)}")
+    if config.midi_low >= config.midi_high:
+        raise harmonic.fail("midi_low", f"{config.midi_low} must be below featurize.harmonic.midi_high {config.midi_high}")
     if config.noverlap >= config.nperseg:
         raise s.fail("noverlap", f"{config.noverlap} must be smaller than featurize.nperseg {config.nperseg}")
     if config.nfft < config.nperseg:
@@ -231,6 +284,13 @@ class TrainConfig:
     pitch_high_midi: float
 
 
+ARCHITECTURES = ("harmonic", "compact", "original")
+
+
+def _representation(params: dict, source: str) -> str:
+    return _Section(source, "featurize", params.get("featurize")).get("representation", str)
+
+
 def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
     s = _Section(source, "train", params.get("train"))
     render = _Section(source, "render", params.get("render"))
@@ -242,10 +302,15 @@ def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
         bin_cents=s.get("bin_cents", float, low=1.0, high=100.0), blur_cents=s.get("blur_cents", float, low=1.0, high=200.0),
         pitch_low_midi=render.get("midi_low", int, low=0, high=127) - margin,
         pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin)
-    if config.architecture not in ("compact", "original"):
-        raise s.fail("architecture", f"{config.architecture!r} is not one of compact, original")
     if config.head not in ("hz", "cents", "bins"):
         raise s.fail("head", f"{config.head!r} is not one of hz, cents, bins")
+    if config.architecture not in ARCHITECTURES:
+        raise s.fail("architecture", f"{config.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
+    if (config.architecture == "harmonic") != (_representation(params, source) == "harmonic"):
+        raise s.fail("architecture", f"{config.architecture!r} does not go with featurize.representation "
+                                     f"{_representation(params, source)!r} (harmonic goes with harmonic)")
+    if config.architecture == "harmonic" and config.head != "bins":
+        raise s.fail("head", f"{config.head!r}: the harmonic architecture has one output per bin (head: bins)")
     return config
 
 
@@ -298,3 +363,33 @@ def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> Tra
         raise s.fail("held_out", "leaving a soundfont out needs at least two in render.soundfonts")
     config = train_config(params, source)
     return TrainConfig(**{**config.__dict__, "epochs": s.get("epochs", int, low=1)})
+
+
+@dataclass(frozen=True)
+class SynthesizeConfig:
+    seed: int
+    sample_rate: int
+    clip_samples: int
+    gain_min: float
+    gain_max: float
+    augment: AugmentConfig
+    midi_low: int
+    midi_high: int
+    clips: int
+    unvoiced_fraction: float
+    val_fraction: float
+    clips_per_shard: int
+
+
+def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeConfig:
+    s = _Section(source, "synthesize", params.get("synthesize"))
+    prepare = _Section(source, "prepare", params.get("prepare"))
+    render = _Section(source, "render", params.get("render"))
+    return SynthesizeConfig(
+        seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
+        clip_samples=prepare.get("clip_samples", int, low=64),
+        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
+        augment=augment_config(prepare),
+        midi_low=render.get("midi_low", int, low=0, high=127), midi_high=render.get("midi_high", int, low=0, high=127),
+        clips=s.get("clips", int, low=0), unvoiced_fraction=s.get("unvoiced_fraction", float, low=0.0, high=1.0),
+        val_fraction=s.get("val_fraction", float, low=0.0, high=0.5), clips_per_shard=s.get("clips_per_shard", int, low=1))

@@ -11,12 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitchpipe.dataset import load_split
-from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, rounded
+from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded
 from pitchpipe.notes import hz_to_midi
 from pitchpipe.pitch import fft_peak_hz, yin_hz
-from pitchpipe.prepare import SPLITS
 from pitchpipe.saved_model import PitchModel, load_pitch_model
-from pitchpipe.shards import list_shards, read_array
+from pitchpipe.shards import SPLITS, list_shards, read_array
 
 CLIP_GROUPS = ("segment", "family", "soundfont", "missing_fundamental", "octave")
 HEADLINE = ("count", "rpa_50c", "rpa_10c", "median_abs_cents", "octave_error_rate", "mae_hz")
@@ -79,7 +78,7 @@ def evaluate_test_split(model: PitchModel, features_dir: Path, clips_dir: Path, 
             row[f"{name}_median_abs_cents"] = other["median_abs_cents"]
     write_json(out_dir / "error_by_note.json", notes)
     write_predictions(out_dir / "predictions.parquet", labels, estimates, confidence)
-    return {"overall": overall, "breakdown": groups}
+    return {"overall": overall, "breakdown": groups, "reliability": reliability(confidence, estimates["model"], true_hz)}
 
 
 def load_probes(probes_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -117,7 +116,8 @@ def evaluate_probes(model: PitchModel, probes_dir: Path, out_dir: Path) -> dict:
         scores["unvoiced_pitched_rate"] = pitched_rate(pitched[name][~voiced])
         overall[name] = scores
     write_predictions(out_dir / "probe_predictions.parquet", labels, estimates, confidence)
-    return {"overall": overall, "breakdown": {**groups, "family_condition": by_family_condition, "unvoiced": unvoiced}}
+    return {"overall": overall, "breakdown": {**groups, "family_condition": by_family_condition, "unvoiced": unvoiced},
+            "reliability": reliability(confidence[voiced], on_voiced["model"], true_hz)}
 
 
 def evaluate_held_out(model: PitchModel, features_dir: Path, clips_dir: Path, soundfont: str) -> dict:
@@ -165,4 +165,6 @@ def evaluate(model_dir: Path, features_dir: Path, clips_dir: Path, probes_dir: P
     write_json(out_dir / "metrics.json", metrics)
     write_json(out_dir / "breakdown.json", {"test": test["breakdown"], "probes": probes["breakdown"]})
     write_json(out_dir / "error_by_octave.json", octave_rows({"test": test["breakdown"], "probes": probes["breakdown"]}))
+    write_json(out_dir / "reliability.json", [{"set": name, **row} for name, result in (("test", test), ("probes", probes))
+                                              for row in result["reliability"]])
     return metrics

@@ -1,4 +1,4 @@
-"""The featurize stage's library: clip shards → spectrogram shards with every label column kept."""
+"""The featurize stage's library: clip shards → model-input shards with every label column kept."""
 
 from __future__ import annotations
 
@@ -11,25 +11,24 @@ import pyarrow.parquet as pq
 
 from pitchpipe.config import FeaturizeConfig
 from pitchpipe.parallel import Progress, map_shards
-from pitchpipe.prepare import SPLITS
-from pitchpipe.shards import array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
-from pitchpipe.spectrogram import frequencies, n_frames, spectrogram
+from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.spectrogram import feature_axes, features
 
 FEATURE_COLUMN = "spectrogram"
 
 
 def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
-    """Replace the audio column by the (bins, frames) spectrogram; the schema records shape and bins."""
+    """Replace the audio column by the model input, (bins, frames) or (bins, harmonics); the schema records
+    its shape and the featurize config."""
     audio = read_array(clips, "audio")
-    features = spectrogram(audio, config)
-    n_bins = len(frequencies(config))
-    frames = n_frames(audio.shape[1], config)
+    values = features(audio, config)
+    bin_hz, second = feature_axes(audio.shape[1], config)
     labels = clips.drop_columns(["audio"])
-    column = array_column(features) if len(features) else pa.array([], pa.list_(pa.from_numpy_dtype(features.dtype), n_bins * frames))
+    column = array_column(values) if len(values) else pa.array([], pa.list_(pa.from_numpy_dtype(values.dtype), len(bin_hz) * second))
     table = labels.append_column(pa.field(FEATURE_COLUMN, column.type), column)
-    schema = with_shape(table.schema, FEATURE_COLUMN, (n_bins, frames))
+    schema = with_shape(table.schema, FEATURE_COLUMN, (len(bin_hz), second))
     metadata = {**schema.metadata, b"featurize": json.dumps(config.__dict__, sort_keys=True).encode(),
-                b"max_bin_hz": str(float(frequencies(config)[-1])).encode(),
+                b"max_bin_hz": str(float(bin_hz[-1])).encode(),
                 b"clip_samples": str(audio.shape[1]).encode()}
     return table.replace_schema_metadata(metadata)
 
@@ -41,11 +40,13 @@ def _featurize_task(config: FeaturizeConfig, out_dir: Path, task: tuple[str, Pat
     return table.num_rows
 
 
-def run_featurize(config: FeaturizeConfig, clips_dir: str | Path, out_dir: str | Path,
+def run_featurize(config: FeaturizeConfig, clip_dirs: list[str | Path], out_dir: str | Path,
                   workers: int | None = None) -> int:
-    """Spectrogram shards for every clip shard, same split folders and shard names."""
-    clips_dir, out_dir = Path(clips_dir), Path(out_dir)
-    tasks = [(split, source) for split in SPLITS for source in list_shards(clips_dir / split)]
+    """Feature shards for every clip shard of every folder in `clip_dirs` (soundfont clips, synthetic clips),
+    same split folders and shard names; a folder may lack a split (synthetic clips have no test split)."""
+    out_dir = Path(out_dir)
+    tasks = [(split, source) for split in SPLITS for folder in map(Path, clip_dirs) if (folder / split).is_dir()
+             for source in list_shards(folder / split)]
     total = sum(pq.read_metadata(source).num_rows for _, source in tasks)
     for split in SPLITS:
         reset_folder(out_dir / split)

@@ -25,9 +25,10 @@ class PitchBins:
         return np.arange(self.low, self.high + step / 2, step)
 
     def targets(self, f0_hz: np.ndarray, blur_cents: float) -> np.ndarray:
-        """Gaussian-blurred one-hot targets (peak 1) around each true pitch."""
+        """Gaussian-blurred one-hot targets (peak 1) around each true pitch; all zeros where there is no pitch
+        (f0 NaN or ≤ 0: unvoiced clips teach the model to say so)."""
         distance_cents = (hz_to_midi(f0_hz)[:, None] - self.centres[None, :]) * 100.0
-        return np.exp(-0.5 * np.square(distance_cents / blur_cents)).astype(np.float32)
+        return np.nan_to_num(np.exp(-0.5 * np.square(distance_cents / blur_cents)), nan=0.0).astype(np.float32)
 
     def decode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted average of bin centres within ±4 bins of the peak → (Hz, confidence = peak activation)."""

@@ -79,3 +79,12 @@ def by_note(predicted_hz: np.ndarray, true_hz: np.ndarray, midi_note: np.ndarray
                      "mean_abs_hz": float(abs_hz[mask].mean()), "median_abs_hz": float(np.median(abs_hz[mask])),
                      "mean_abs_cents": float(abs_cents[mask].mean()), "median_abs_cents": float(np.median(abs_cents[mask]))})
     return rows
+
+
+def reliability(confidence: np.ndarray, predicted_hz: np.ndarray, true_hz: np.ndarray, bins: int = 10) -> list[dict]:
+    """Accuracy (within 50 cents) of the clips in each confidence bin [k/bins, (k+1)/bins): a confidence that
+    means something rises with it."""
+    correct = np.abs(np.nan_to_num(cents_between(predicted_hz, true_hz), nan=np.inf)) <= 50
+    which = np.minimum((np.asarray(confidence) * bins).astype(int), bins - 1)
+    return [{"confidence": (k + 0.5) / bins, "count": int((which == k).sum()),
+             "rpa_50c": float(correct[which == k].mean()) if (which == k).any() else None} for k in range(bins)]

@@ -55,7 +55,29 @@ def compact(input_shape, head: str, n_bins: int, mean: float, variance: float, d
     return keras.Model(inputs, output_layer(head, n_bins)(x), name="compact")
 
 
+def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:
+    """For the `harmonic` representation: convolutions along log-frequency only, so a pitch change is a shift of
+    the input and of the output alike (equivariant), with one sigmoid per input bin saying "the pitch is here".
+
+    Dilated layers reach ±2 semitones, ±6 semitones and ±1 octave, so each bin also sees the candidates a
+    fifth or an octave away (the octave errors a local view cannot settle). The harmonic channels bring each
+    candidate's partials to its own bin. Under 100 k weights: CPU-trainable in minutes.
+    """
+    bins, channels = input_shape
+    if head != "bins" or n_bins != bins:
+        raise ValueError(f"the harmonic architecture needs the bins head with one output per input bin "
+                         f"(got head {head!r}, {n_bins} outputs for {bins} bins)")
+    inputs = keras.Input(shape=input_shape, name="harmonic_spectrum")
+    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
+    for filters, kernel, dilation in ((48, 5, 1), (48, 5, 1), (48, 3, 10), (48, 3, 30), (48, 3, 60), (48, 5, 1)):
+        # no batch normalisation: on a CPU it costs as much as the convolutions, and the inputs are in [0, 1]
+        x = layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="same", activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Conv1D(1, 1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, layers.Reshape((bins,), dtype="float32", name="pitch_bins")(x), name="harmonic")
+
+
 def build(architecture: str, input_shape, head: str, n_bins: int, mean: float, variance: float,
           dropout: float) -> keras.Model:
-    builder = {"compact": compact, "original": original}[architecture]
+    builder = {"compact": compact, "original": original, "harmonic": harmonic}[architecture]
     return builder(tuple(input_shape), head, n_bins, mean, variance, dropout)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pitchpipe.audio import peak_normalise, resample, rms_db
+from pitchpipe.audio import resample, rms_db
 from pitchpipe.notes import hz_to_midi, note_name
 from pitchpipe.saved_model import PitchModel
 
@@ -16,7 +16,8 @@ SILENCE_DB = -60.0
 
 
 def read_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono audio at `sample_rate` from WAV/FLAC/OGG (anything libsndfile reads), peak-normalised."""
+    """Mono audio at `sample_rate` from WAV/FLAC/OGG (anything libsndfile reads), at its own level: each
+    window goes to the model exactly as a training clip goes through featurize."""
     import soundfile
 
     if not path.exists():
@@ -29,10 +30,12 @@ def read_audio(path: Path, sample_rate: int) -> np.ndarray:
         raise ValueError(f"{path}: cannot decode audio ({error})") from None
     if len(audio) == 0:
         raise ValueError(f"{path}: contains no audio frames")
+    if not np.isfinite(audio).all():
+        raise ValueError(f"{path}: contains NaN or infinite samples")
     mono = resample(audio.mean(axis=1), rate, sample_rate)
     if rms_db(mono)[0] < SILENCE_DB:
         raise ValueError(f"{path}: silent (RMS below {SILENCE_DB:.0f} dBFS), no pitch to estimate")
-    return peak_normalise(mono)
+    return mono
 
 
 def windows(audio: np.ndarray, length: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +49,10 @@ def windows(audio: np.ndarray, length: int, hop: int) -> tuple[np.ndarray, np.nd
 
 
 def predict_files(paths: list[Path], model: PitchModel, hop_seconds: float, out) -> int:
-    """Write `file,time,frequency,confidence,note` rows; returns how many files failed (each reported on stderr)."""
+    """Write `file,time,frequency,confidence,voiced,note` rows (frequency and note empty where the model hears
+    no pitch); returns how many files failed (each reported on stderr)."""
     writer = csv.writer(out)
-    writer.writerow(["file", "time", "frequency", "confidence", "note"])
+    writer.writerow(["file", "time", "frequency", "confidence", "voiced", "note"])
     failures = 0
     hop = max(1, round(hop_seconds * model.sample_rate))
     for path in paths:
@@ -60,7 +64,8 @@ def predict_files(paths: list[Path], model: PitchModel, hop_seconds: float, out)
             continue
         starts, clips = windows(audio, model.clip_samples, hop)
         hz, confidence = model.predict_clips(clips)
-        for start, f, c in zip(starts, hz, confidence):
-            name = note_name(int(np.rint(hz_to_midi(f)))) if np.isfinite(f) and f > 0 else ""
-            writer.writerow([str(path), f"{start / model.sample_rate:.4f}", f"{f:.3f}", f"{c:.4f}", name])
+        for start, f, c, voiced in zip(starts, hz, confidence, model.voiced(confidence)):
+            voiced = voiced and np.isfinite(f) and f > 0
+            writer.writerow([str(path), f"{start / model.sample_rate:.4f}", f"{f:.3f}" if voiced else "", f"{c:.4f}",
+                             int(voiced), note_name(int(np.rint(hz_to_midi(f)))) if voiced else ""])
     return failures

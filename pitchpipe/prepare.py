@@ -10,12 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
+from pitchpipe.tones import coloured_noise, reverberate, tilt
 from pitchpipe.config import SEGMENTS, ParamsError, PrepareConfig
 from pitchpipe.seeding import rng
 from pitchpipe.parallel import Progress, map_shards
-from pitchpipe.shards import array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
 
-SPLITS = ("train", "val", "test")
 LABEL_COLUMNS = ("note_id", "soundfont", "program", "instrument", "family", "midi_note", "detune_cents", "f0_hz",
                  "velocity")
 
@@ -49,29 +49,67 @@ def split_groups(table: pa.Table) -> np.ndarray:
     return np.array([f"{font}/{program}/{note}" for font, program, note in zip(*columns)])
 
 
+CLIP_FIELDS = [pa.field("note_id", pa.int32()), pa.field("soundfont", pa.string()), pa.field("program", pa.int16()),
+               pa.field("instrument", pa.string()), pa.field("family", pa.string()), pa.field("midi_note", pa.int16()),
+               pa.field("detune_cents", pa.float64()), pa.field("f0_hz", pa.float64()), pa.field("velocity", pa.int16()),
+               pa.field("clip_id", pa.int32()), pa.field("segment", pa.string()), pa.field("gain", pa.float32()),
+               pa.field("missing_fundamental", pa.bool_()), pa.field("voiced", pa.bool_())]
+
+
+def normalised_notes(pcm: np.ndarray, render_rate: int, sample_rate: int) -> np.ndarray:
+    """Mono, resampled, peak-normalised notes from (frames, channels) or (notes, frames, channels) PCM;
+    a whole shard at once shares one resampling filter design."""
+    return peak_normalise(resample(to_mono(pcm), render_rate, sample_rate))
+
+
+def segment_samples(config: PrepareConfig) -> dict[str, int]:
+    """First sample of each configured envelope segment."""
+    starts = segment_starts(config.note_seconds, config.clip_samples / config.sample_rate, config.segments)
+    return {name: round(start * config.sample_rate) for name, start in starts.items()}
+
+
 def note_clips(pcm: np.ndarray, render_rate: int, config: PrepareConfig) -> dict[str, np.ndarray]:
-    """Mono, resampled, peak-normalised notes (frames, channels) or (notes, frames, channels), sliced into
-    one clip per configured segment; a whole shard at once shares one resampling filter design."""
-    audio = peak_normalise(resample(to_mono(pcm), render_rate, config.sample_rate))
-    clip_seconds = config.clip_samples / config.sample_rate
-    starts = segment_starts(config.note_seconds, clip_seconds, config.segments)
-    return {name: slice_clip(audio, round(start * config.sample_rate), config.clip_samples)
-            for name, start in starts.items()}
+    """One clip per configured segment of each note, straight from the normalised notes."""
+    audio = normalised_notes(pcm, render_rate, config.sample_rate)
+    return {name: slice_clip(audio, start, config.clip_samples) for name, start in segment_samples(config).items()}
+
+
+def augment_note(note: np.ndarray, draw: np.random.Generator, config: PrepareConfig) -> np.ndarray:
+    """A training note played in a synthetic room and through a tilted EQ, each at random; peak 1 again.
+    Done on the whole note, so every clip of it starts with the room already ringing."""
+    if draw.random() < config.augment.reverb_prob:
+        note = reverberate(note, len(note), config.sample_rate, draw)
+    if draw.random() < config.augment.tilt_prob:
+        limit = config.augment.tilt_db_per_octave
+        note = tilt(note, config.sample_rate, draw.uniform(-limit, limit))
+    return peak_normalise(note)
+
+
+def noisy(clip: np.ndarray, draw: np.random.Generator, config: PrepareConfig) -> np.ndarray:
+    """The clip with white to brown noise at a random SNR, at random (training clips only)."""
+    if draw.random() >= config.augment.noise_prob:
+        return clip
+    noise = coloured_noise(len(clip), draw.uniform(-6.0, 0.0), draw)
+    snr_db = draw.uniform(config.augment.snr_db_min, config.augment.snr_db_max)
+    return clip + noise * np.sqrt(np.mean(clip ** 2)) * 10.0 ** (-snr_db / 20.0)
 
 
 def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],
                   config: PrepareConfig) -> tuple[dict[str, pa.Table], int]:
-    """Clips of every note in a rendered shard, grouped by split; also the number of near-silent clips dropped."""
-    pcm = read_array(table, "audio")
+    """Clips of every note in a rendered shard, grouped by split; also the number of near-silent clips dropped.
+
+    The fundamental's band-reject (and, in the train split, the augmentation) runs on the whole note before
+    the clip is cut out of it: filtering the clip itself would leave the filter's edge transients in it.
+    """
+    notes = normalised_notes(read_array(table, "audio"), render_rate, config.sample_rate)
     labels = table.select(list(LABEL_COLUMNS)).to_pydict()
-    rows: dict[str, dict[str, list]] = {split: {key: [] for key in (*LABEL_COLUMNS, "clip_id", "segment", "gain",
-                                                                     "missing_fundamental", "audio")}
+    rows: dict[str, dict[str, list]] = {split: {field.name: [] for field in CLIP_FIELDS} | {"audio": []}
                                         for split in SPLITS}
     dropped = 0
-    clips = note_clips(pcm, render_rate, config)
     for row, note_id in enumerate(labels["note_id"]):
-        for name in clips:
-            clip = clips[name][row]
+        split = assignment[note_id]
+        for name, start in segment_samples(config).items():
+            clip = slice_clip(notes[row], start, config.clip_samples)
             if rms_db(clip)[0] < config.silence_db:
                 dropped += 1
                 continue
@@ -79,30 +117,32 @@ def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],
             draw = rng(config.seed, "clip", note_id, segment_index)
             missing = bool(draw.random() < config.missing_fundamental_prob)
             gain = float(draw.uniform(config.gain_min, config.gain_max))
-            if missing:
-                clip = reject_band(clip, config.sample_rate, labels["f0_hz"][row])
-            out = rows[assignment[note_id]]
+            augment = rng(config.seed, "augment", note_id, segment_index) if split == "train" else None
+            if missing or augment:
+                note = reject_band(notes[row], config.sample_rate, labels["f0_hz"][row]) if missing else notes[row]
+                clip = slice_clip(augment_note(note, augment, config) if augment else note, start, config.clip_samples)
+            if augment:
+                clip = noisy(clip, augment, config)
+            out = rows[split]
             for key in LABEL_COLUMNS:
                 out[key].append(labels[key][row])
             out["clip_id"].append(note_id * len(SEGMENTS) + segment_index)
             out["segment"].append(name)
             out["gain"].append(gain)
             out["missing_fundamental"].append(missing)
+            out["voiced"].append(True)
             out["audio"].append((clip * gain).astype(np.float32))
-    return {split: clip_table(table.schema, columns, config) for split, columns in rows.items()}, dropped
+    return {split: clip_table(columns, config.clip_samples, config.sample_rate) for split, columns in rows.items()}, dropped
 
 
-def clip_table(render_schema: pa.Schema, columns: dict[str, list], config: PrepareConfig) -> pa.Table:
-    audio = np.array(columns.pop("audio"), dtype=np.float32).reshape(-1, config.clip_samples)
-    fields = [render_schema.field(key) for key in LABEL_COLUMNS]
-    fields += [pa.field("clip_id", pa.int32()), pa.field("segment", pa.string()), pa.field("gain", pa.float32()),
-               pa.field("missing_fundamental", pa.bool_())]
-    arrays = [pa.array(columns[f.name], f.type) for f in fields]
+def clip_table(columns: dict[str, list], clip_samples: int, sample_rate: int) -> pa.Table:
+    """Clip rows (CLIP_FIELDS and an `audio` list of float arrays) as a table with shape and rate recorded."""
+    audio = np.array(columns["audio"], dtype=np.float32).reshape(-1, clip_samples)
+    arrays = [pa.array(columns[f.name], f.type) for f in CLIP_FIELDS]
     table = pa.Table.from_arrays(arrays + [array_column(audio)], schema=pa.schema(
-        fields + [pa.field("audio", pa.list_(pa.float32(), config.clip_samples))]))
-    schema = with_shape(table.schema, "audio", (config.clip_samples,))
-    schema = schema.with_metadata({**schema.metadata, b"sample_rate": str(config.sample_rate).encode()})
-    return table.replace_schema_metadata(schema.metadata)
+        CLIP_FIELDS + [pa.field("audio", pa.list_(pa.float32(), clip_samples))]))
+    schema = with_shape(table.schema, "audio", (clip_samples,))
+    return table.replace_schema_metadata({**schema.metadata, b"sample_rate": str(sample_rate).encode()})
 
 
 def _prepare_task(config: PrepareConfig, out_dir: Path, assignment: dict[int, str],

@@ -180,7 +180,20 @@ def octave_plot(octave_sets: dict[str, dict]) -> str:
     return _svg(figure)
 
 
-def generalisation_section(breakdown: dict, metrics: dict, loso: dict[str, tuple[dict, dict]]) -> str:
+def reliability_plot(rows: list[dict]) -> str:
+    """Accuracy against the model's confidence, per evaluation set, with the diagonal for reference."""
+    figure, axis = _figure(5.0, 3.2)
+    for name in sorted({row["set"] for row in rows}):
+        points = [(r["confidence"], r["rpa_50c"]) for r in rows if r["set"] == name and r["rpa_50c"] is not None]
+        axis.plot(*zip(*points), marker="o", label=name)
+    axis.plot([0, 1], [0, 1], ":", color="grey")
+    axis.set_xlabel("model confidence (bin centre)")
+    axis.set_ylabel("RPA (50 cents)")
+    axis.legend(loc="lower right")
+    return _svg(figure)
+
+
+def generalisation_section(reports_dir: Path, breakdown: dict, metrics: dict, loso: dict[str, tuple[dict, dict]]) -> str:
     probes = breakdown["probes"]
     parts = ["<h2>Generalisation</h2>",
              "<p>The probe set is made by this project's own synthesis (pitchpipe/tones.py), never by a soundfont, "
@@ -189,6 +202,8 @@ def generalisation_section(breakdown: dict, metrics: dict, loso: dict[str, tuple
              "<h3>RPA within 50 cents by octave, model beside YIN</h3>",
              octave_plot({"test split": breakdown["test"]["octave"], "probes": probes["octave"],
                           **{f"{font} left out": groups["octave"] for font, (_, groups) in loso.items()}}),
+             "<h3>Reliability: accuracy against confidence (voiced clips)</h3>",
+             reliability_plot(json.loads((reports_dir / "reliability.json").read_text())),
              "<h3>Probe set: voiced probes</h3>",
              _table(["estimator", *SCORE_KEYS, "worst family RPA50", "voiced recall", "unvoiced given a pitch"],
                     _score_rows(metrics["probes"], (*SCORE_KEYS, "worst_family_rpa_50c", "voiced_recall",
@@ -243,7 +258,7 @@ def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_di
     site.mkdir(parents=True, exist_ok=True)
     for stale in site.iterdir():
         stale.unlink()
-    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json", "error_by_octave.json")]
+    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json", "error_by_octave.json", "reliability.json")]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pitchpipe report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
@@ -255,7 +270,7 @@ split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the la
 <p>Data: {" · ".join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in downloads)}</p>
 <h2>Error by pitch (Hz)</h2>{error_by_pitch_plot(rows, "hz")}
 <h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
-{generalisation_section(breakdown, metrics, read_loso(reports_dir, loso_dir))}
+{generalisation_section(reports_dir, breakdown, metrics, read_loso(reports_dir, loso_dir))}
 <h2>Predicted vs. true note (test split)</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['model_midi']))}
 <h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}
 <h2>Example spectrograms (sustain clips, 0–4 kHz)</h2>{spectrogram_examples(features_dir)}

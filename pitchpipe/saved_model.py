@@ -9,7 +9,7 @@ import numpy as np
 
 from pitchpipe.config import FeaturizeConfig
 from pitchpipe.heads import PitchBins, decode_regression, encode_regression
-from pitchpipe.spectrogram import spectrogram
+from pitchpipe.spectrogram import features
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
@@ -62,7 +62,7 @@ class PitchModel:
         return self.codec.decode(outputs)
 
     def predict_clips(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.predict_features(spectrogram(clips, self.featurize))
+        return self.predict_features(features(clips, self.featurize))
 
     def voiced(self, confidence: np.ndarray) -> np.ndarray:
         """The model's voicing decision: does this window have a pitch?"""

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 COMPRESSION = "zstd"
+SPLITS = ("train", "val", "test")  # the split folders every data stage writes
 
 
 def shard_name(index: int) -> str:

@@ -53,3 +53,83 @@ def spectrogram(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
     for start in range(0, len(clips), CHUNK_CLIPS):
         out[start:start + CHUNK_CLIPS] = _chunk(clips[start:start + CHUNK_CLIPS], config, window, n_bins)
     return out
+
+
+SILENCE_DBFS = -70.0  # a clip whose loudest partial is quieter than a sine at this level is treated as silence
+
+
+def harmonic_bin_midi(config: FeaturizeConfig) -> np.ndarray:
+    """MIDI pitch of each log-frequency bin of the `harmonic` representation (also the model's output bins)."""
+    count = int(round((config.midi_high - config.midi_low) * config.bins_per_semitone)) + 1
+    return config.midi_low + np.arange(count) / config.bins_per_semitone
+
+
+def harmonic_nfft(n_samples: int) -> int:
+    """FFT size for the whole-clip spectrum: zero-padded to at least twice the clip, for smooth interpolation."""
+    return 1 << int(np.ceil(np.log2(2 * n_samples)))
+
+
+def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
+    """(clips, samples) → (clips, bins, harmonics): the log magnitude of each clip's Hann-windowed spectrum at
+    h × the pitch of each log-frequency bin, in dB below the clip's loudest partial, mapped from
+    [floor_db, 0] to [0, 1].
+
+    One window over the whole clip resolves harmonics 6 Hz apart, so low notes are as clear as high ones;
+    sampling at h·f stacks each candidate pitch's harmonics in one place, and a pitch change is a shift along
+    the bins. Gain does not matter; clips quieter than SILENCE_DBFS come out as all zeros (nothing there).
+    """
+    clips = np.atleast_2d(np.asarray(clips, dtype=np.float64))
+    n_samples = clips.shape[1]
+    nfft = harmonic_nfft(n_samples)
+    window = get_window("hann", n_samples)
+    sampling = HarmonicSampling(config, nfft)
+    silence_db = SILENCE_DBFS + 20.0 * np.log10(window.sum() / 2.0)  # a sine's peak after the window
+    out = np.empty((len(clips), *sampling.shape), dtype=config.dtype)
+    for start in range(0, len(clips), CHUNK_CLIPS):
+        chunk = clips[start:start + CHUNK_CLIPS]
+        chunk = (chunk - chunk.mean(axis=1, keepdims=True)) * window
+        decibels = 20.0 * np.log10(np.maximum(np.abs(np.fft.rfft(chunk, nfft, axis=1)), 1e-12))
+        reference = np.maximum(decibels.max(axis=1), silence_db)[:, None, None]
+        relative = np.where(sampling.inside, sampling.apply(decibels) - reference, config.floor_db)
+        out[start:start + CHUNK_CLIPS] = np.clip(1.0 - relative / config.floor_db, 0.0, 1.0)
+    return out
+
+
+class HarmonicSampling:
+    """Where each (bin, harmonic) of the harmonic representation reads the FFT: the largest value over the
+    bin's own band (±half a bin around h·f), or, where that band holds no FFT bin (low frequencies), the
+    value interpolated at h·f. Point sampling alone would miss a steady tone's narrow peak between bins
+    that are wider than it at high frequencies."""
+
+    def __init__(self, config: FeaturizeConfig, nfft: int):
+        hz = 440.0 * 2.0 ** ((harmonic_bin_midi(config) - 69.0) / 12.0)
+        centre = np.outer(hz, config.harmonics) * nfft / config.sample_rate  # fractional FFT bin of each h·f
+        half_band = 2.0 ** (0.5 / (12.0 * config.bins_per_semitone))
+        self.shape = centre.shape
+        self.inside = centre * half_band < nfft // 2
+        last = nfft // 2 - 1
+        centre = np.minimum(centre, last)
+        self.lower = np.floor(centre).astype(int).ravel()
+        self.fraction = (centre - np.floor(centre)).ravel()
+        first = np.minimum(np.ceil(centre / half_band).astype(int), last).ravel()
+        stop = np.minimum(np.floor(centre * half_band).astype(int) + 1, last + 1).ravel()
+        self.banded = stop > first
+        self.bounds = np.stack([first, np.maximum(stop, first + 1)], axis=1).ravel()  # reduceat's [start, stop) pairs
+
+    def apply(self, decibels: np.ndarray) -> np.ndarray:
+        """(clips, fft bins) dB → (clips, bins, harmonics)."""
+        point = decibels[:, self.lower] * (1.0 - self.fraction) + decibels[:, self.lower + 1] * self.fraction
+        band = np.maximum.reduceat(decibels, self.bounds, axis=1)[:, ::2]
+        return np.where(self.banded, np.maximum(point, band), point).reshape(len(decibels), *self.shape)
+
+
+def features(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
+    """The model input of each clip, in the configured representation."""
+    return harmonic_spectrum(clips, config) if config.representation == "harmonic" else spectrogram(clips, config)
+
+
+def feature_axes(n_samples: int, config: FeaturizeConfig) -> tuple[np.ndarray, int]:
+    """(centre frequency in Hz of each feature bin, size of the second axis) for clips of `n_samples`."""
+    if config.representation == "harmonic":
+        return 440.0 * 2.0 ** ((harmonic_bin_midi(config) - 69.0) / 12.0), len(config.harmonics)
+    return frequencies(config), n_frames(n_samples, config)

@@ -127,3 +127,30 @@ def clicks(n_samples: int, rng: np.random.Generator, count_range=(1, 6)) -> np.n
     count = rng.integers(*count_range, endpoint=True)
     out[rng.choice(n_samples, count, replace=False)] = rng.choice([-1.0, 1.0], count) * rng.uniform(0.3, 1.0, count)
     return out
+
+
+def tilt(signal: np.ndarray, sample_rate: int, db_per_octave: float, pivot_hz: float = 1000.0) -> np.ndarray:
+    """A spectral tilt of `db_per_octave` around `pivot_hz` (a crude EQ: brighter or darker), zero-phase."""
+    spectrum = np.fft.rfft(signal)
+    frequency = np.maximum(np.fft.rfftfreq(len(signal), 1.0 / sample_rate), 20.0)
+    return np.fft.irfft(spectrum * 10.0 ** (db_per_octave * np.log2(frequency / pivot_hz) / 20.0), len(signal))
+
+
+def coloured_noise(n_samples: int, slope_db_per_octave: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS noise whose power falls by `slope_db_per_octave` (0 white, −3 pink, −6 brown)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n_samples))
+    frequency = np.maximum(np.arange(len(spectrum), dtype=float), 1.0)
+    shaped = np.fft.irfft(spectrum * frequency ** (slope_db_per_octave / (20.0 * np.log10(2.0))), n_samples)
+    return shaped / np.sqrt(np.mean(shaped ** 2))
+
+
+def fm_tone(f0_hz: float, n_samples: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Two-operator FM with an integer frequency ratio (so the partials stay harmonic) and a decaying index,
+    kept below NYQUIST_FRACTION by Carson's rule."""
+    ratio = int(rng.integers(1, 4))
+    bandwidth_index = NYQUIST_FRACTION * sample_rate / (2.0 * ratio * f0_hz) - 1.0
+    peak_index = min(rng.uniform(0.5, 5.0), max(bandwidth_index, 0.0))
+    t = np.arange(n_samples) / sample_rate
+    index = peak_index * np.exp(-t * rng.uniform(0.0, 6.0))
+    modulator = np.sin(2 * np.pi * ratio * f0_hz * t + rng.uniform(0, 2 * np.pi))
+    return np.sin(2 * np.pi * f0_hz * t + index * modulator + rng.uniform(0, 2 * np.pi))

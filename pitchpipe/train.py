@@ -79,6 +79,16 @@ def data_identity(*folders: Path) -> str:
     return digest.hexdigest()
 
 
+def codec_for(config: TrainConfig, featurize: dict) -> PitchCodec:
+    """The output codec: the harmonic model's bins are its input bins; the others span the rendered range."""
+    if config.architecture == "harmonic":
+        if featurize.get("representation") != "harmonic":
+            raise ValueError(f"the harmonic architecture needs harmonic features, these are {featurize.get('representation', 'stft')!r}")
+        return PitchCodec("bins", featurize["midi_low"], featurize["midi_high"], 100.0 / featurize["bins_per_semitone"],
+                          config.blur_cents)
+    return PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)
+
+
 def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path, live_dir: str | Path,
           checkpoint_dir: str | Path, exclude: dict[str, str] | None = None) -> dict:
     """Fit and save a model on the train split (rows matching `exclude`, e.g. {"soundfont": "TimGM6mb"},
@@ -90,10 +100,15 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     features_dir, models_dir, checkpoint_dir = Path(features_dir), Path(models_dir), Path(checkpoint_dir)
     keras.utils.set_random_seed(config.seed)
     device = configure_devices()
-    codec = PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)
+    schema_metadata = pq.read_schema(list_shards(features_dir / "train")[0]).metadata
+    featurize = json.loads(schema_metadata[b"featurize"])
+    codec = codec_for(config, featurize)
+    if config.head != "bins":  # a regression head has no way to say "no pitch": train it on pitched clips only
+        exclude = {**(exclude or {}), "voiced": False}
     shape = feature_shape(features_dir / "train")
     val_features, val_labels = load_split(features_dir / "val", exclude=exclude)
     val_x, val_y = val_features.astype(np.float32), codec.encode(val_labels["f0_hz"])
+    val_voiced = val_labels["f0_hz"] > 0
 
     # Everything but the epoch count, and the data: raising `epochs` continues from the last checkpoint, exactly
     # as an interrupted run does (shuffles are keyed by epoch and the optimizer state is in the checkpoint).
@@ -123,7 +138,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
 
         def on_epoch_end(self, epoch, logs=None):
             hz, _ = codec.decode(self.model.predict(val_x, batch_size=256, verbose=0))
-            scores = pitch_metrics(hz, val_labels["f0_hz"])
+            scores = pitch_metrics(hz[val_voiced], val_labels["f0_hz"][val_voiced])
             logs.update(val_mae_hz=scores["mae_hz"], val_rpa50=scores["rpa_50c"], val_median_cents=scores["median_abs_cents"])
             logs.update(rounded({key: float(value) for key, value in logs.items()}))
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -136,8 +151,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
                             initial_epoch=initial_epoch, verbose=1 if sys.stdout.isatty() else 2,  # progress bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
-    schema_metadata = pq.read_schema(list_shards(features_dir / "train")[0]).metadata
-    meta = {"codec": codec.to_json(), "featurize": json.loads(schema_metadata[b"featurize"]),
+    meta = {"codec": codec.to_json(), "featurize": featurize,
             "input_shape": list(shape), "clip_samples": int(schema_metadata[b"clip_samples"]),
             "architecture": config.architecture, "parameters": int(model.count_params()), "excluded": exclude}
     save_pitch_model(model, meta, models_dir)

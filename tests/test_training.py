@@ -23,7 +23,7 @@ def features(tmp_path_factory, default_params):
     folder = tmp_path_factory.mktemp("features")
     run_render(render_config(params), folder / "rendered", workers=2)
     run_prepare(prepare_config(params), folder / "rendered", folder / "clips", workers=2)
-    run_featurize(featurize_config(params), folder / "clips", folder / "features", workers=2)
+    run_featurize(featurize_config(params), [folder / "clips"], folder / "features", workers=2)
     return folder, params
 
 
