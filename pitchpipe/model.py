@@ -69,7 +69,7 @@ def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, 
                          f"(got head {head!r}, {n_bins} outputs for {bins} bins)")
     inputs = keras.Input(shape=input_shape, name="harmonic_spectrum")
     x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
-    for filters, kernel, dilation in ((48, 5, 1), (48, 5, 1), (48, 3, 10), (48, 3, 30), (48, 3, 60), (48, 5, 1)):
+    for filters, kernel, dilation in ((32, 5, 1), (32, 5, 1), (32, 3, 10), (32, 3, 30), (32, 3, 60), (32, 5, 1)):
         # no batch normalisation: on a CPU it costs as much as the convolutions, and the inputs are in [0, 1]
         x = layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="same", activation="relu")(x)
     x = layers.Dropout(dropout)(x)

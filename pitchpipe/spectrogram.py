@@ -76,7 +76,7 @@ def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
 
     One window over the whole clip resolves harmonics 6 Hz apart, so low notes are as clear as high ones;
     sampling at h·f stacks each candidate pitch's harmonics in one place, and a pitch change is a shift along
-    the bins. Gain does not matter; clips quieter than SILENCE_DBFS come out as all zeros (nothing there).
+    the bins. Gain does not matter; anything quieter than a sine at SILENCE_DBFS is floored (nothing there).
     """
     clips = np.atleast_2d(np.asarray(clips, dtype=np.float64))
     n_samples = clips.shape[1]
@@ -90,7 +90,9 @@ def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
         chunk = (chunk - chunk.mean(axis=1, keepdims=True)) * window
         decibels = 20.0 * np.log10(np.maximum(np.abs(np.fft.rfft(chunk, nfft, axis=1)), 1e-12))
         reference = np.maximum(decibels.max(axis=1), silence_db)[:, None, None]
-        relative = np.where(sampling.inside, sampling.apply(decibels) - reference, config.floor_db)
+        sampled = sampling.apply(decibels)
+        audible = sampling.inside & (sampled >= silence_db)  # e.g. a resampler's ripple at -86 dBFS is no tone
+        relative = np.where(audible, sampled - reference, config.floor_db)
         out[start:start + CHUNK_CLIPS] = np.clip(1.0 - relative / config.floor_db, 0.0, 1.0)
     return out
 

@@ -30,11 +30,14 @@ UNVOICED_KINDS = ("noise", "noise_burst", "clicks", "dc", "silence")
 
 
 def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np.random.Generator) -> np.ndarray:
-    """A random spectrum: smooth envelope, sometimes only the first few partials, weak even partials or
-    missing low ones."""
+    """A random spectrum: smooth envelope, sometimes a lone sine or only the first few partials, weak even
+    partials or missing low ones."""
     n = max(1, partial_count(f0_hz, sample_rate, stretch))
     amplitudes = random_envelope(n, draw)
-    if draw.random() < 0.3:  # sparse: from a lone sine (1 partial) up to all of them, log-uniform
+    sparsity = draw.random()
+    if sparsity < 0.1:  # a lone sine
+        amplitudes[1:] = 0.0
+    elif sparsity < 0.4:  # only the first few partials: from 1 up to all of them, log-uniform
         amplitudes[int(np.exp(draw.uniform(0.0, np.log(n + 1)))):] = 0.0
     if draw.random() < 0.25:  # hollow, clarinet-like
         amplitudes[1::2] *= draw.uniform(0.0, 0.3)

@@ -16,7 +16,7 @@ from test_dvc_pipeline import ran_stages
 from pitchpipe.shards import read_array
 
 LOSO = {"loso@TimGM6mb", "loso@FluidR3_GM"}
-ALL_STAGES = {"render", "prepare", "featurize", "probes", "train", "evaluate", *LOSO, "report"}
+ALL_STAGES = {"render", "prepare", "synthesize", "featurize", "probes", "train", "evaluate", *LOSO, "report"}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,9 @@ def tree_digest(folder):
 
 
 @pytest.mark.parametrize("section,key,value,reruns", [
-    ("render", "velocities", [100], ALL_STAGES - {"probes"}),
-    ("prepare", "gain_max", 0.9, ALL_STAGES - {"render"}),  # probes take training's gain range
+    ("render", "velocities", [100], ALL_STAGES - {"probes", "synthesize"}),
+    ("prepare", "gain_max", 0.9, ALL_STAGES - {"render"}),  # probes and synthetic clips take training's gain range
+    ("synthesize", "unvoiced_fraction", 0.2, {"synthesize", "featurize", "train", "evaluate", *LOSO, "report"}),
     ("featurize", "nfft", 512, {"featurize", "train", "evaluate", *LOSO, "report"}),
     ("train", "learning_rate", 0.002, {"train", "evaluate", *LOSO, "report"}),
     ("train", "epochs", 3, {"train", "evaluate", "report"}),

@@ -31,8 +31,8 @@ def trained_project(tmp_path_factory, default_params):
     params = tiny_training(tiny_params(default_params))
     project = make_project(tmp_path_factory.mktemp("model"), params)
     result = run_cmd(["dvc", "repro"], project)
-    assert sorted(ran_stages(result.stdout)) == sorted(["render", "prepare", "featurize", "probes", "train", "evaluate",
-                                                        "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
+    assert sorted(ran_stages(result.stdout)) == sorted(["render", "prepare", "synthesize", "featurize", "probes", "train",
+                                                        "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
     return project, params
 
 

@@ -68,7 +68,7 @@ def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
 
     memory_x, memory_y = epoch(memory)
     stream_x, stream_y = epoch(stream)
-    assert memory_x.shape == stream_x.shape == (72, 513, 90) and memory_x.dtype == np.float32
+    assert memory_x.shape == stream_x.shape == (72, 366, 10) and memory_x.dtype == np.float32  # harmonic features
     assert sorted(memory_y.ravel()) == sorted(stream_y.ravel())
     np.testing.assert_array_equal(epoch(again)[1], stream_y)  # seeded: same order for the same seed
     stream.on_epoch_end()
@@ -151,3 +151,21 @@ def test_a_checkpoint_is_not_resumed_onto_other_features(features, tmp_path):
     last = sorted(copy.glob("*.parquet"))[-1]
     last.write_bytes(last.read_bytes()[:-1] + b"\0")
     assert data_identity(copy, folder / "features/val") != before
+
+
+def test_harmonic_model_is_equivariant_to_a_pitch_shift():
+    """Moving the input k bins up moves the output k bins up (where the receptive field does not reach an edge):
+    a pitch change is a shift."""
+    from pitchpipe.model import build
+
+    model = build("harmonic", (366, 10), "bins", 366, 0.5, 0.1, 0.25)
+    x = np.zeros((1, 366, 10), np.float32)
+    x[0, 150:220] = np.random.default_rng(0).random((70, 10))
+    shifted = np.roll(x, 17, axis=1)
+    out, out_shifted = model.predict(np.concatenate([x, shifted]), verbose=0)
+    reach = 2 + 2 + 10 + 30 + 60 + 2  # the receptive field's half-width in bins: away from the edges by that
+    np.testing.assert_allclose(np.roll(out, 17)[reach + 17:366 - reach - 17], out_shifted[reach + 17:366 - reach - 17],
+                               atol=1e-5)
+    assert model.count_params() < 50_000
+    with pytest.raises(ValueError, match="one output per input bin"):
+        build("harmonic", (366, 10), "hz", 1, 0.5, 0.1, 0.25)
