@@ -55,7 +55,8 @@ def spectrogram(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
     return out
 
 
-SILENCE_DBFS = -70.0  # a clip whose loudest partial is quieter than a sine at this level is treated as silence
+SILENCE_DBFS = -85.0  # a clip whose loudest partial is quieter than a sine at this level is silence (all zeros):
+# below any training clip worth the name, above the -86 dBFS ripple that resampling leaves on a constant
 
 
 def harmonic_bin_midi(config: FeaturizeConfig) -> np.ndarray:
@@ -76,7 +77,7 @@ def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
 
     One window over the whole clip resolves harmonics 6 Hz apart, so low notes are as clear as high ones;
     sampling at h·f stacks each candidate pitch's harmonics in one place, and a pitch change is a shift along
-    the bins. Gain does not matter; anything quieter than a sine at SILENCE_DBFS is floored (nothing there).
+    the bins. Gain does not matter; a clip whose loudest partial is under SILENCE_DBFS is all zeros.
     """
     clips = np.atleast_2d(np.asarray(clips, dtype=np.float64))
     n_samples = clips.shape[1]
@@ -89,10 +90,8 @@ def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
         chunk = clips[start:start + CHUNK_CLIPS]
         chunk = (chunk - chunk.mean(axis=1, keepdims=True)) * window
         decibels = 20.0 * np.log10(np.maximum(np.abs(np.fft.rfft(chunk, nfft, axis=1)), 1e-12))
-        reference = np.maximum(decibels.max(axis=1), silence_db)[:, None, None]
-        sampled = sampling.apply(decibels)
-        audible = sampling.inside & (sampled >= silence_db)  # e.g. a resampler's ripple at -86 dBFS is no tone
-        relative = np.where(audible, sampled - reference, config.floor_db)
+        loudest = decibels.max(axis=1)[:, None, None]
+        relative = np.where(sampling.inside & (loudest >= silence_db), sampling.apply(decibels) - loudest, config.floor_db)
         out[start:start + CHUNK_CLIPS] = np.clip(1.0 - relative / config.floor_db, 0.0, 1.0)
     return out
 
