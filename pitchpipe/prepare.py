@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
-from pitchpipe.tones import coloured_noise, reverberate, tilt
+from pitchpipe.tones import coloured_noise, mix_at_snr, reverberate, tilt
 from pitchpipe.config import SEGMENTS, ParamsError, PrepareConfig
 from pitchpipe.seeding import rng
 from pitchpipe.parallel import Progress, map_shards
@@ -90,8 +90,7 @@ def noisy(clip: np.ndarray, draw: np.random.Generator, config: PrepareConfig) ->
     if draw.random() >= config.augment.noise_prob:
         return clip
     noise = coloured_noise(len(clip), draw.uniform(-6.0, 0.0), draw)
-    snr_db = draw.uniform(config.augment.snr_db_min, config.augment.snr_db_max)
-    return clip + noise * np.sqrt(np.mean(clip ** 2)) * 10.0 ** (-snr_db / 20.0)
+    return mix_at_snr(clip, noise, draw.uniform(config.augment.snr_db_min, config.augment.snr_db_max))
 
 
 def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],

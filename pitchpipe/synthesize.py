@@ -20,8 +20,8 @@ from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.prepare import CLIP_FIELDS, clip_table
 from pitchpipe.seeding import rng
 from pitchpipe.shards import reset_folder, write_atomic
-from pitchpipe.tones import (additive_tone, clicks, coloured_noise, fm_tone, partial_count, random_envelope,
-                             reverberate, tilt)
+from pitchpipe.tones import (additive_tone, clicks, coloured_noise, fm_tone, mix_at_snr, partial_count,
+                             random_envelope, reverberate, tilt)
 
 SOUNDFONT_LABEL = "synthetic"
 CLIP_ID_BASE = 1_000_000_000  # synthetic clip ids never meet the soundfont clips' (note_id * 3 + segment)
@@ -72,8 +72,8 @@ def voiced_clip(f0_hz: float, config: SynthesizeConfig, draw: np.random.Generato
         generator, missing = "additive", bool(amplitudes[0] == 0.0)
     tone = tone * envelope(length, rate, draw)
     if draw.random() < 0.3:  # breath or bow noise under the tone
-        tone = tone + coloured_noise(length, draw.uniform(-6.0, 0.0), draw) * np.sqrt(np.mean(tone ** 2)) \
-            * 10.0 ** (-draw.uniform(10.0, 40.0) / 20.0)
+        breath = coloured_noise(length, draw.uniform(-6.0, 0.0), draw)
+        tone = mix_at_snr(tone, breath, draw.uniform(10.0, 40.0))
     if room:
         tone = reverberate(tone, config.clip_samples, rate, draw)
     if draw.random() < config.augment.tilt_prob:
@@ -103,8 +103,7 @@ def synth_row(index: int, config: SynthesizeConfig) -> tuple[dict, np.ndarray]:
         audio, generator, missing = voiced_clip(f0_hz, config, draw)
         if draw.random() < config.augment.noise_prob:
             snr_db = draw.uniform(config.augment.snr_db_min, config.augment.snr_db_max)
-            audio = audio + coloured_noise(len(audio), draw.uniform(-6.0, 0.0), draw) * np.sqrt(np.mean(audio ** 2)) \
-                * 10.0 ** (-snr_db / 20.0)
+            audio = mix_at_snr(audio, coloured_noise(len(audio), draw.uniform(-6.0, 0.0), draw), snr_db)
         note, detune = int(np.rint(midi)), float((midi - np.rint(midi)) * 100.0)
     else:
         generator = UNVOICED_KINDS[draw.integers(len(UNVOICED_KINDS))]

@@ -99,10 +99,14 @@ def noise(kind: str, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     return shaped / np.sqrt(np.mean(shaped ** 2))
 
 
+def mix_at_snr(signal: np.ndarray, unit_noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """`signal` plus unit-RMS `unit_noise` scaled to `snr_db` dB below the signal's RMS."""
+    return signal + unit_noise * np.sqrt(np.mean(signal ** 2)) * 10.0 ** (-snr_db / 20.0)
+
+
 def add_noise(signal: np.ndarray, kind: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """`signal` plus `kind` noise at `snr_db` dB below the signal's RMS."""
-    rms = np.sqrt(np.mean(signal ** 2))
-    return signal + noise(kind, len(signal), rng) * rms * 10.0 ** (-snr_db / 20.0)
+    return mix_at_snr(signal, noise(kind, len(signal), rng), snr_db)
 
 
 def room_impulse(sample_rate: int, rng: np.random.Generator, rt60_range=(0.3, 1.2)) -> np.ndarray:
