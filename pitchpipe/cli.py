@@ -1,6 +1,7 @@
 """The `pitchpipe` command.
 
-    pitchpipe predict FILE... [--model DIR] [--hop SECONDS] [--out CSV]
+    pitchpipe predict INPUT... [--model DIR] [--hop SECONDS] [--recursive] [--out FILE | --out-dir DIR]
+                      [--format csv|json] [--fmin HZ] [--fmax HZ] [--smooth WINDOWS] [--plot]
     pitchpipe publish [--to s3://bucket/prefix] [--site DIR] [--public] [--endpoint-url URL]
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 
 PUBLISH_ENV = "PITCHPIPE_PUBLISH_TO"
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off stderr
 
 
@@ -34,13 +36,27 @@ def run_publish(parser: argparse.ArgumentParser, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pitchpipe.predict import HOP_SECONDS
+
     parser = argparse.ArgumentParser(prog="pitchpipe")
     commands = parser.add_subparsers(dest="command", required=True)
-    predict = commands.add_parser("predict", help="estimate the pitch of recordings, one CSV row per window")
-    predict.add_argument("files", nargs="+", type=Path)
+    predict = commands.add_parser("predict", help="estimate the pitch of recordings, one row per window",
+                                  description="Pitch tracks of audio files (WAV, FLAC, OGG, MP3: anything libsndfile "
+                                              "reads), one row per 0.33 s window at its centre time.")
+    predict.add_argument("inputs", nargs="+", help="files, folders (with --recursive) or glob patterns")
     predict.add_argument("--model", type=Path, default=Path("models"), help="folder with model.keras and model.json")
-    predict.add_argument("--hop", type=float, default=0.1, help="seconds between windows (default 0.1)")
-    predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    predict.add_argument("--hop", type=float, default=HOP_SECONDS, help=f"seconds between windows (default {HOP_SECONDS})")
+    predict.add_argument("--recursive", "-r", action="store_true", help="read the audio files in folders and below them")
+    where = predict.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, help="one file for all inputs (default: standard output)")
+    where.add_argument("--out-dir", type=Path, help="one <name>.f0.csv (or .f0.json) per input file, in this folder")
+    predict.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    predict.add_argument("--fmin", type=float, help="lowest pitch to report, Hz")
+    predict.add_argument("--fmax", type=float, help="highest pitch to report, Hz")
+    predict.add_argument("--smooth", type=int, default=0, metavar="WINDOWS",
+                         help="running median over this many windows, for pitch tracks (default 0: off)")
+    predict.add_argument("--plot", action="store_true",
+                         help="also write <name>.f0.png: the pitch track over the spectrum (into --out-dir, else beside --out or here)")
     publish = commands.add_parser("publish", help="upload the static report to an S3 bucket")
     publish.add_argument("--to", default=os.environ.get(PUBLISH_ENV),
                          help=f"s3://bucket/prefix (default: ${PUBLISH_ENV})")
@@ -50,22 +66,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "publish":
         return run_publish(parser, args)
-    if args.hop <= 0:
-        parser.error("--hop must be positive")
-    from pitchpipe.predict import predict_files
-    from pitchpipe.saved_model import load_pitch_model
+    return run_predict(parser, args)
+
+
+def run_predict(parser: argparse.ArgumentParser, args) -> int:
+    from pitchpipe.predict_cli import predict_command
+    from pitchpipe.predict import TrackOptions
 
     try:
-        model = load_pitch_model(args.model)
-    except FileNotFoundError as error:
-        print(f"pitchpipe predict: {error}", file=sys.stderr)
-        return 2
-    if args.out:
-        with open(args.out, "w", newline="") as out:
-            failures = predict_files(args.files, model, args.hop, out)
-    else:
-        failures = predict_files(args.files, model, args.hop, sys.stdout)
-    return 1 if failures else 0
+        options = TrackOptions(args.hop, args.fmin, args.fmax, args.smooth, with_spectrum=args.plot)
+    except ValueError as error:
+        parser.error(str(error))
+    return predict_command(args.inputs, args.model, options, recursive=args.recursive, out=args.out,
+                           out_dir=args.out_dir, output_format=args.format, plot=args.plot)
 
 
 if __name__ == "__main__":

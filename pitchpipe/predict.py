@@ -1,71 +1,257 @@
-"""Run a trained model on recordings: any sample rate or channel count, a sliding 0.33 s window."""
+"""Pitch tracks of recordings: any sample rate or channel count, a sliding 0.33 s window, files streamed in blocks
+and windows batched across files.
+
+    from pitchpipe.predict import estimate
+    track = estimate(audio, 44100)          # times (window centres), frequency (NaN unvoiced), confidence, voiced
+"""
 
 from __future__ import annotations
 
-import csv
-import sys
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from pitchpipe.audio import resample, rms_db
-from pitchpipe.notes import hz_to_midi, note_name
-from pitchpipe.saved_model import PitchModel
+from pitchpipe.audio import resample, to_mono
+from pitchpipe.saved_model import PitchModel, load_pitch_model
+from pitchpipe.spectrogram import features, harmonic_bin_midi, harmonic_spectrum
+from pitchpipe.streaming import AudioError, AudioInfo, audio_info, resampled_blocks, sliding_windows
 
+HOP_SECONDS = 0.1
+BATCH_WINDOWS = 256  # windows per network call, gathered across files: bounds memory, amortises the call
 SILENCE_DB = -60.0
+PLOT_COLUMNS = 2000  # at most this many spectrum columns per file behind a plotted pitch track
 
 
-def read_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono audio at `sample_rate` from WAV/FLAC/OGG (anything libsndfile reads), at its own level: each
-    window goes to the model exactly as a training clip goes through featurize."""
-    import soundfile
+@dataclass
+class PitchTrack:
+    """One estimate per window: `times` are window centres in seconds (as CREPE writes them), `frequency` is NaN
+    where the model hears no pitch (`voiced` False)."""
 
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: file is empty")
-    try:
-        audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise ValueError(f"{path}: cannot decode audio ({error})") from None
-    if len(audio) == 0:
-        raise ValueError(f"{path}: contains no audio frames")
+    times: np.ndarray
+    frequency: np.ndarray
+    confidence: np.ndarray
+    voiced: np.ndarray
+    spectrum: np.ndarray | None = None  # (columns, log-frequency bins) in [0, 1], only when asked for a plot
+    spectrum_times: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class TrackOptions:
+    hop_seconds: float = HOP_SECONDS
+    fmin: float | None = None  # Hz: the search range; estimates outside it are not reported
+    fmax: float | None = None
+    smooth: int = 0  # windows in a running median over the track (0 or 1: off)
+    with_spectrum: bool = False
+
+    def __post_init__(self):
+        if not self.hop_seconds > 0:
+            raise ValueError(f"hop must be positive seconds, got {self.hop_seconds}")
+        if self.fmin is not None and self.fmax is not None and not 0 < self.fmin < self.fmax:
+            raise ValueError(f"need 0 < fmin < fmax, got fmin {self.fmin}, fmax {self.fmax}")
+        if self.smooth < 0:
+            raise ValueError(f"smooth must be a number of windows ≥ 0, got {self.smooth}")
+
+
+class Tracker:
+    """Runs windows of many files through the model in shared batches and hands back each file's track."""
+
+    def __init__(self, model: PitchModel, options: TrackOptions):
+        self.model, self.options = model, options
+        self.hop = max(1, round(options.hop_seconds * model.sample_rate))
+        self.plot_config = dataclasses.replace(model.featurize, representation="harmonic", harmonics=(1.0,))
+
+    def estimate_windows(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(Hz, confidence, voiced) of each window, within the options' frequency range."""
+        outputs = self.model.network(features(clips, self.model.featurize).astype(np.float32))
+        hz, confidence = self.model.codec.decode(outputs, self.options.fmin, self.options.fmax)
+        voiced = self.model.voiced(confidence) & np.isfinite(hz) & (hz > 0)
+        return hz, confidence, voiced
+
+    def tracks(self, sources: Iterable[tuple[object, Callable[[], Iterator[np.ndarray]], int]],
+               advance: Callable[[float], None] = lambda seconds: None
+               ) -> Iterator[tuple[object, PitchTrack | AudioError]]:
+        """For each (key, blocks of audio at the model's rate, expected samples): (key, track) or (key, error),
+        in input order. Windows wait in a shared batch; a file's track is complete once all its windows ran."""
+        pending: list[tuple[_FileTrack, np.ndarray, np.ndarray]] = []  # (file, starts, windows) not yet run
+        files: list[_FileTrack] = []  # read or being read, not yet handed back
+
+        def run_pending():
+            if not pending:
+                return
+            results = self.estimate_windows(np.concatenate([windows for _, _, windows in pending]))
+            offset = 0
+            for file, starts, windows in pending:
+                file.results.append(tuple(result[offset:offset + len(windows)] for result in results))
+                offset += len(windows)
+                if self.options.with_spectrum:
+                    keep = (starts // self.hop) % file.plot_stride == 0
+                    file.spectrum.append(harmonic_spectrum(windows[keep], self.plot_config)[:, :, 0])
+                    file.spectrum_times.append(starts[keep])
+            pending.clear()
+
+        def ready() -> Iterator[tuple[object, PitchTrack | AudioError]]:
+            while files and files[0].read and not any(file is files[0] for file, _, _ in pending):
+                file = files.pop(0)
+                yield file.key, file.error or self._assemble(file)
+
+        for key, blocks, expected in sources:
+            file = _FileTrack(key, plot_stride=max(1, math.ceil(expected / self.hop / PLOT_COLUMNS)))
+            files.append(file)
+            energy = []
+
+            def measured(stream: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+                for block in stream:
+                    energy.append((float(np.dot(block, block)), len(block)))
+                    advance(len(block) / self.model.sample_rate)
+                    yield block
+
+            try:
+                for starts, windows in sliding_windows(measured(blocks()), self.model.clip_samples, self.hop,
+                                                       BATCH_WINDOWS):
+                    file.times.append(starts)
+                    pending.append((file, starts, windows))
+                    if sum(len(windows) for _, _, windows in pending) >= BATCH_WINDOWS:
+                        run_pending()
+                power, samples = np.sum(energy, axis=0) if energy else (0.0, 1)
+                if 10.0 * np.log10(max(power / max(samples, 1), 1e-30)) < SILENCE_DB:
+                    raise AudioError(f"{key}: silent (RMS below {SILENCE_DB:.0f} dBFS), no pitch to estimate")
+            except AudioError as error:
+                file.error = error
+                pending[:] = [item for item in pending if item[0] is not file]
+            file.read = True
+            yield from ready()
+        run_pending()
+        yield from ready()
+
+    def _assemble(self, file: _FileTrack) -> PitchTrack:
+        seconds = lambda starts: (starts + self.model.clip_samples / 2) / self.model.sample_rate  # window centres
+        hz, confidence, voiced = (np.concatenate([result[i] for result in file.results]) for i in range(3))
+        track = PitchTrack(seconds(np.concatenate(file.times)), np.where(voiced, hz, np.nan), confidence, voiced)
+        if self.options.with_spectrum:
+            track.spectrum = np.concatenate(file.spectrum)
+            track.spectrum_times = seconds(np.concatenate(file.spectrum_times))
+        return smooth_track(track, self.options.smooth)
+
+
+@dataclass
+class _FileTrack:
+    """What one file has gathered while its windows go through the model."""
+
+    key: object
+    plot_stride: int = 1  # keep every n-th spectrum column, so a plot stays PLOT_COLUMNS wide
+    times: list = dataclasses.field(default_factory=list)
+    results: list = dataclasses.field(default_factory=list)
+    spectrum: list = dataclasses.field(default_factory=list)
+    spectrum_times: list = dataclasses.field(default_factory=list)
+    error: AudioError | None = None
+    read: bool = False
+
+
+def smooth_track(track: PitchTrack, windows: int) -> PitchTrack:
+    """A running median over `windows` windows (odd; 0 or 1 leaves the track alone): the voicing decision by
+    majority, the pitch as the median of the voiced neighbours (the lower middle one of an even count: always an
+    observed pitch, never the mean of two that an octave parts)."""
+    if windows <= 1 or len(track.times) < 2:
+        return track
+    windows += 1 - windows % 2
+    half = windows // 2
+    voiced_share = sliding_window_view(np.pad(track.voiced.astype(float), half, mode="edge"), windows).mean(axis=1)
+    padded = np.pad(np.log2(track.frequency), half, constant_values=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods are unvoiced
+        median = np.nanquantile(sliding_window_view(padded, windows), 0.5, axis=1, method="lower")
+    voiced = (voiced_share > 0.5) & np.isfinite(median)
+    return dataclasses.replace(track, frequency=np.where(voiced, 2.0 ** median, np.nan), voiced=voiced)
+
+
+def file_source(info: AudioInfo, sample_rate: int):
+    """A (key, blocks, expected samples) source for Tracker.tracks from a file on disk."""
+    return info.path, lambda: resampled_blocks(info, sample_rate), round(info.seconds * sample_rate)
+
+
+@lru_cache(maxsize=4)
+def _cached_model(model_dir: str) -> PitchModel:
+    return load_pitch_model(model_dir)
+
+
+def estimate(audio: np.ndarray, sample_rate: int, model: PitchModel | str | Path = "models",
+             hop_seconds: float = HOP_SECONDS, fmin: float | None = None, fmax: float | None = None,
+             smooth: int = 0) -> PitchTrack:
+    """The pitch track of `audio` ((frames,) or (frames, channels), any rate, at its own level) through the same
+    windows and features as `pitchpipe predict`. `model` is a loaded model or its folder (loaded once)."""
+    if not isinstance(model, PitchModel):
+        model = _cached_model(str(model))
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim not in (1, 2) or audio.size == 0:
+        raise ValueError(f"audio must be a non-empty (frames,) or (frames, channels) array, got shape {audio.shape}")
     if not np.isfinite(audio).all():
-        raise ValueError(f"{path}: contains NaN or infinite samples")
-    mono = resample(audio.mean(axis=1), rate, sample_rate)
-    if rms_db(mono)[0] < SILENCE_DB:
-        raise ValueError(f"{path}: silent (RMS below {SILENCE_DB:.0f} dBFS), no pitch to estimate")
-    return mono
+        raise ValueError("audio contains NaN or infinite samples")
+    mono = to_mono(audio[:, None] if audio.ndim == 1 else audio)
+    resampled = resample(mono, int(sample_rate), model.sample_rate)
+    tracker = Tracker(model, TrackOptions(hop_seconds, fmin, fmax, smooth))
+    ((_, outcome),) = tracker.tracks([("audio", lambda: iter([resampled]), len(resampled))])
+    if isinstance(outcome, AudioError):
+        raise outcome
+    return outcome
 
 
-def windows(audio: np.ndarray, length: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of `length` every `hop` samples (the last one zero-padded); a short file gives one window."""
-    starts = np.arange(0, max(len(audio) - length, 0) + 1, hop)
-    clips = np.zeros((len(starts), length))
-    for row, start in enumerate(starts):
-        piece = audio[start:start + length]
-        clips[row, :len(piece)] = piece
-    return starts, clips
+def note_names(frequency: np.ndarray) -> list[str]:
+    from pitchpipe.notes import hz_to_midi, note_name
+
+    return ["" if not np.isfinite(f) else note_name(int(np.rint(hz_to_midi(f)))) for f in frequency]
 
 
-def predict_files(paths: list[Path], model: PitchModel, hop_seconds: float, out) -> int:
-    """Write `file,time,frequency,confidence,voiced,note` rows (frequency and note empty where the model hears
-    no pitch); returns how many files failed (each reported on stderr)."""
-    writer = csv.writer(out)
-    writer.writerow(["file", "time", "frequency", "confidence", "voiced", "note"])
-    failures = 0
-    hop = max(1, round(hop_seconds * model.sample_rate))
+def track_rows(track: PitchTrack) -> Iterator[list[str]]:
+    """CSV cells `time, frequency, confidence, voiced, note`; frequency and note empty where unvoiced."""
+    for time, f, c, v, note in zip(track.times, track.frequency, track.confidence, track.voiced,
+                                   note_names(track.frequency)):
+        yield [f"{time:.4f}", f"{f:.3f}" if v else "", f"{c:.4f}", str(int(v)), note]
+
+
+def track_json(track: PitchTrack) -> dict:
+    """The track as JSON-ready lists; frequency and note are null where unvoiced."""
+    return {"time": [round(float(t), 4) for t in track.times],
+            "frequency": [round(float(f), 3) if v else None for f, v in zip(track.frequency, track.voiced)],
+            "confidence": [round(float(c), 4) for c in track.confidence],
+            "voiced": [bool(v) for v in track.voiced],
+            "note": [n or None for n in note_names(track.frequency)]}
+
+
+def plot_track(track: PitchTrack, model: PitchModel, title: str, out: Path) -> None:
+    """A PNG of the pitch track over the window's log-frequency spectrum (the model's own view of the audio)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    midi = harmonic_bin_midi(model.featurize)
+    hz = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+    figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
+    if track.spectrum is not None and len(track.spectrum):
+        step = np.median(np.diff(track.spectrum_times)) if len(track.spectrum_times) > 1 else 0.1
+        axes.pcolormesh(np.append(track.spectrum_times - step / 2, track.spectrum_times[-1] + step / 2),
+                        np.append(hz, hz[-1] * 2 ** (1 / 60)), track.spectrum.T, cmap="magma", shading="flat")
+    axes.plot(track.times, track.frequency, color="#5ce1e6", linewidth=1.5, marker=".", markersize=3, label="pitch")
+    axes.set(yscale="log", xlabel="time (s)", ylabel="frequency (Hz)", title=title, ylim=(hz[0], hz[-1]))
+    axes.legend(loc="upper right")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(out.name + ".tmp")
+    figure.savefig(temporary, format="png")
+    plt.close(figure)
+    temporary.replace(out)
+
+
+def expected_inputs(paths: Iterable[Path]) -> Iterator[AudioInfo | AudioError]:
     for path in paths:
         try:
-            audio = read_audio(path, model.sample_rate)
-        except (FileNotFoundError, ValueError) as error:
-            print(f"pitchpipe predict: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        starts, clips = windows(audio, model.clip_samples, hop)
-        hz, confidence = model.predict_clips(clips)
-        for start, f, c, voiced in zip(starts, hz, confidence, model.voiced(confidence)):
-            voiced = voiced and np.isfinite(f) and f > 0
-            writer.writerow([str(path), f"{start / model.sample_rate:.4f}", f"{f:.3f}" if voiced else "", f"{c:.4f}",
-                             int(voiced), note_name(int(np.rint(hz_to_midi(f)))) if voiced else ""])
-    return failures
+            yield audio_info(path)
+        except AudioError as error:
+            yield error
