@@ -2,7 +2,7 @@
 
     pitchpipe predict INPUT... [--model DIR] [--hop SECONDS] [--recursive] [--out FILE | --out-dir DIR]
                       [--format csv|json] [--fmin HZ] [--fmax HZ] [--smooth WINDOWS] [--plot]
-    pitchpipe publish [--to s3://bucket/prefix] [--site DIR] [--public] [--endpoint-url URL]
+    pitchpipe publish [--to s3://bucket/prefix] [--site DIR] [--public | --public-policy] [--endpoint-url URL]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 
 PUBLISH_ENV = "PITCHPIPE_PUBLISH_TO"
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off stderr
 
 
 def run_publish(parser: argparse.ArgumentParser, args) -> int:
@@ -29,6 +28,9 @@ def run_publish(parser: argparse.ArgumentParser, args) -> int:
         plans = publish(args.site, args.to, public=args.public, endpoint_url=args.endpoint_url)
     except (FileNotFoundError, ValueError, BotoCoreError, ClientError) as error:
         print(f"pitchpipe publish: {error}", file=sys.stderr)
+        if "AccessControlListNotSupported" in str(error):
+            print("pitchpipe publish: this bucket has ACLs disabled: use --public-policy instead of --public",
+                  file=sys.stderr)
         return 2
     for plan in plans:
         print(f"{plan.key}\t{plan.content_type}\t{plan.cache_control}{chr(9) + 'gzip' if plan.gzip else ''}")
@@ -61,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--to", default=os.environ.get(PUBLISH_ENV),
                          help=f"s3://bucket/prefix (default: ${PUBLISH_ENV})")
     publish.add_argument("--site", type=Path, default=Path("reports/site"), help="folder to publish")
-    publish.add_argument("--public", action="store_true", help="make the objects public-read")
+    public = publish.add_mutually_exclusive_group()
+    public.add_argument("--public", action="store_const", const="acl", dest="public",
+                        help="make each object public-read with an ACL (buckets that allow ACLs)")
+    public.add_argument("--public-policy", action="store_const", const="policy", dest="public",
+                        help="add a bucket-policy statement making the prefix public (buckets with ACLs disabled)")
     publish.add_argument("--endpoint-url", default=None, help="S3-compatible endpoint (default: AWS or $AWS_ENDPOINT_URL)")
     args = parser.parse_args(argv)
     if args.command == "publish":
@@ -70,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_predict(parser: argparse.ArgumentParser, args) -> int:
-    from pitchpipe.predict_cli import predict_command
+    from pitchpipe.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # a model the numpy runtime cannot run loads through Keras    from pitchpipe.predict_cli import predict_command
     from pitchpipe.predict import TrackOptions
 
     try:

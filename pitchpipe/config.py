@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,11 +10,10 @@ from typing import Any
 
 import yaml
 
+from pitchpipe.errors import ParamsError
+
 SEGMENTS = ("attack", "sustain", "decay")
-
-
-class ParamsError(ValueError):
-    """A params.yaml value is missing or wrong; the message names the key."""
+TOP = "<top>"  # the section name of params.yaml's top level
 
 
 class _Section:
@@ -23,12 +23,24 @@ class _Section:
         self.source, self.name = source, name
         if not isinstance(values, dict):
             raise ParamsError(f"{source}: {name}: expected a mapping of keys, got {type(values).__name__}")
-        self.values = values
+        self.values, self.read = values, set()
 
     def fail(self, key: str, why: str) -> ParamsError:
-        return ParamsError(f"{self.source}: {self.name}.{key}: {why}")
+        where = key if self.name == TOP else f"{self.name}.{key}"
+        return ParamsError(f"{self.source}: {where}: {why}")
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        """The raw value (or `default`), for keys whose type depends on the value."""
+        self.read.add(key)
+        return self.values.get(key, default)
+
+    def finish(self) -> None:
+        """Refuse keys that nothing read: a misspelt key would otherwise be ignored while its default runs."""
+        for key in sorted(set(self.values) - self.read, key=str):
+            raise self.fail(str(key), "unknown key" + _did_you_mean(str(key), self.read))
 
     def get(self, key: str, kind, default: Any = ..., low=None, high=None):
+        self.read.add(key)
         if key not in self.values:
             if default is ...:
                 raise self.fail(key, "missing")
@@ -50,6 +62,11 @@ class _Section:
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise self.fail(f"{key}[{index}]", f"{value!r} is not an integer in [{low}, {high}]")
         return tuple(values)
+
+
+def _did_you_mean(key: str, known) -> str:
+    close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
 
 
 @dataclass(frozen=True)
@@ -140,7 +157,7 @@ def read_params(path: str | Path = "params.yaml") -> dict:
 
 
 def _seed(params: dict, source: str) -> int:
-    return _Section(source, "<top>", params).get("seed", int, low=0)
+    return _Section(source, TOP, params).get("seed", int, low=0)
 
 
 def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
@@ -151,7 +168,7 @@ def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
     for index, font in enumerate(soundfonts):
         if not isinstance(font, str) or not Path(font).is_file():
             raise s.fail(f"soundfonts[{index}]", f"{font!r} is not an existing file")
-    programs_value = s.values.get("programs", "all")
+    programs_value = s.peek("programs", "all")
     programs = tuple(range(128)) if programs_value == "all" else s.int_list("programs", 0, 127)
     excluded = s.int_list("excluded_programs", 0, 127, default=[])
     explicit_excluded = sorted(set(programs) & set(excluded)) if programs_value != "all" else []
@@ -178,6 +195,7 @@ def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
         raise s.fail("detune_cents", f"{config.detune_cents} exceeds the pitch-bend range of {config.bend_range_semitones} semitones")
     if len(config.program_pool) < max(1, config.programs_per_octave):
         raise s.fail("programs_per_octave", f"{config.programs_per_octave} wanted but only {len(config.program_pool)} programs remain after exclusions")
+    s.finish()
     return config
 
 
@@ -190,6 +208,7 @@ def augment_config(prepare: _Section) -> AugmentConfig:
         snr_db_min=a.get("snr_db_min", float, low=-20.0, high=100.0), snr_db_max=a.get("snr_db_max", float, low=-20.0, high=100.0))
     if config.snr_db_min > config.snr_db_max:
         raise a.fail("snr_db_min", f"{config.snr_db_min} is above prepare.augment.snr_db_max {config.snr_db_max}")
+    a.finish()
     return config
 
 
@@ -224,6 +243,7 @@ def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
     if "sustain" in segments and config.note_seconds < 2 * clip_seconds:
         raise ParamsError(f"{source}: render.note_seconds: {config.note_seconds} s is too short for separate attack and "
                           f"sustain clips of {clip_seconds:.3f} s (needs at least {2 * clip_seconds:.3f})")
+    s.finish()
     return config
 
 
@@ -241,7 +261,7 @@ def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConf
         sample_rate=prepare.get("sample_rate", int, low=4000), window=s.get("window", str),
         nperseg=s.get("nperseg", int, low=8), noverlap=s.get("noverlap", int, low=0),
         nfft=s.get("nfft", int, low=8), scale=s.get("scale", str),
-        max_hz=None if s.values.get("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str),
+        max_hz=None if s.peek("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str),
         representation=s.get("representation", str),
         midi_low=harmonic.get("midi_low", float, low=0.0, high=127.0),
         midi_high=harmonic.get("midi_high", float, low=0.0, high=140.0),
@@ -266,6 +286,11 @@ def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConf
         get_window(config.window, config.nperseg)
     except ValueError as error:
         raise s.fail("window", f"{config.window!r}: {error}") from None
+    if config.dtype == "float16" and config.representation == "stft" and config.scale != "log":
+        raise s.fail("dtype", f"float16 cannot hold {config.scale} values (they underflow to zero; psd loses most "
+                              f"bins): use featurize.scale log or featurize.dtype float32")
+    s.finish()
+    harmonic.finish()
     return config
 
 
@@ -311,6 +336,7 @@ def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
                                      f"{_representation(params, source)!r} (harmonic goes with harmonic)")
     if config.architecture == "harmonic" and config.head != "bins":
         raise s.fail("head", f"{config.head!r}: the harmonic architecture has one output per bin (head: bins)")
+    s.finish()
     return config
 
 
@@ -347,6 +373,7 @@ def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
         raise s.fail("midi_low", f"{config.midi_low} is above probes.midi_high {config.midi_high}")
     if config.seed == _seed(params, source):
         raise s.fail("seed", "must differ from the training seed: probes are seeded apart from training data")
+    s.finish()
     return config
 
 
@@ -361,8 +388,9 @@ def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> Tra
         raise s.fail("held_out", f"{held_out!r} is not one of the render.soundfonts {fonts}")
     if len(fonts) < 2:
         raise s.fail("held_out", "leaving a soundfont out needs at least two in render.soundfonts")
-    config = train_config(params, source)
-    return TrainConfig(**{**config.__dict__, "epochs": s.get("epochs", int, low=1)})
+    config = TrainConfig(**{**train_config(params, source).__dict__, "epochs": s.get("epochs", int, low=1)})
+    s.finish()
+    return config
 
 
 @dataclass(frozen=True)
@@ -385,7 +413,7 @@ def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeCo
     s = _Section(source, "synthesize", params.get("synthesize"))
     prepare = _Section(source, "prepare", params.get("prepare"))
     render = _Section(source, "render", params.get("render"))
-    return SynthesizeConfig(
+    config = SynthesizeConfig(
         seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
         clip_samples=prepare.get("clip_samples", int, low=64),
         gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
@@ -393,3 +421,21 @@ def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeCo
         midi_low=render.get("midi_low", int, low=0, high=127), midi_high=render.get("midi_high", int, low=0, high=127),
         clips=s.get("clips", int, low=0), unvoiced_fraction=s.get("unvoiced_fraction", float, low=0.0, high=1.0),
         val_fraction=s.get("val_fraction", float, low=0.0, high=0.5), clips_per_shard=s.get("clips_per_shard", int, low=1))
+    s.finish()
+    return config
+
+
+SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso")
+
+
+def check_params(params: dict, source: str = "params.yaml") -> None:
+    """Every section read as its stage reads it, and nothing else in the file: an unknown or misspelt key at any
+    level is an error even where no stage that reads its section would rerun."""
+    top = _Section(source, TOP, params)
+    for key in SECTIONS:
+        top.peek(key)
+    top.finish()
+    render_config(params, source), prepare_config(params, source), synthesize_config(params, source)
+    featurize_config(params, source), train_config(params, source), probes_config(params, source)
+    for held_out in _Section(source, "loso", params.get("loso")).get("held_out", list):
+        loso_config(params, held_out, source)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import keras
 
+from pitchpipe.errors import DataError
 from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.seeding import rng
 from pitchpipe.shards import column_shape, list_shards, read_array
@@ -21,7 +22,7 @@ MEMORY_BUDGET_ENV = "PITCHPIPE_MEMORY_BUDGET_MB"
 def feature_shape(folder: str | Path) -> tuple[int, ...]:
     shards = list_shards(folder)
     if not shards:
-        raise FileNotFoundError(f"{folder}: no feature shards")
+        raise DataError(f"{folder}: no feature shards")
     return column_shape(pq.read_schema(shards[0]), FEATURE_COLUMN)
 
 
@@ -42,7 +43,7 @@ def load_split(folder: str | Path, columns=("f0_hz",), exclude: dict[str, str] |
         tables.append(table.take(kept_rows(table, exclude)))
     tables = [t for t in tables if t.num_rows]
     if not tables:
-        raise ValueError(f"{folder}: no rows" + (f" left after excluding {exclude}" if exclude else ""))
+        raise DataError(f"{folder}: no rows" + (f" left after excluding {exclude}" if exclude else ""))
     features = np.concatenate([read_array(t, FEATURE_COLUMN) for t in tables])
     labels = {c: np.concatenate([t.column(c).to_numpy(zero_copy_only=False) for t in tables]) for c in columns}
     return features, labels

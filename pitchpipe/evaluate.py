@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitchpipe.dataset import load_split
+from pitchpipe.errors import DataError
 from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded
 from pitchpipe.notes import hz_to_midi
 from pitchpipe.pitch import fft_peak_hz, yin_hz
@@ -127,7 +128,7 @@ def evaluate_held_out(model: PitchModel, features_dir: Path, clips_dir: Path, so
     labels = {c: np.concatenate([l[c] for _, l in parts]) for c in LABEL_COLUMNS}
     held = labels["soundfont"] == soundfont
     if not held.any():
-        raise ValueError(f"{features_dir}: no clips of soundfont {soundfont!r}")
+        raise DataError(f"{features_dir}: no clips of soundfont {soundfont!r}")
     labels = {c: values[held] for c, values in labels.items()}
     audio = clip_audio(clips_dir, SPLITS, labels["clip_id"])
     overall, groups, _, _ = score_clips(model, features[held], audio, labels)

@@ -8,6 +8,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Callable, Iterable, Sequence
 
+from pitchpipe.errors import DataError
+
 WORKERS_ENV = "PITCHPIPE_WORKERS"
 
 
@@ -17,34 +19,33 @@ def default_workers() -> int:
     if value is None:
         return os.cpu_count() or 1
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{WORKERS_ENV}={value!r}: expected a positive integer")
+        raise DataError(f"{WORKERS_ENV}={value!r}: expected a positive integer")
     return int(value)
 
 
 class Progress:
-    """Counts items done; on a terminal redraws 'label: done/total, rate/s, ETA', elsewhere prints one summary."""
+    """Counts items done: a tqdm bar (count, rate, ETA) on a terminal; in logs, where DVC captures the output, one
+    summary line at the end and nothing else."""
 
     def __init__(self, label: str, total: int, unit: str = "clips", stream=None):
-        self.label, self.total, self.unit = label, total, unit
+        from tqdm import tqdm
+
+        self.label, self.unit, self.done = label, unit, 0
         self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.done = 0
+        live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.bar = tqdm(total=total, desc=label, unit=f" {unit}", file=self.stream, disable=not live, leave=False,
+                        mininterval=0.2, dynamic_ncols=True)
         self.start = time.monotonic()
 
     def advance(self, count: int) -> None:
         self.done += count
-        if self.live:
-            elapsed = max(time.monotonic() - self.start, 1e-9)
-            rate = self.done / elapsed
-            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            self.stream.write(f"\r{self.label}: {self.done}/{self.total} {self.unit}, {rate:.0f}/s, ETA {eta:.0f} s ")
-            self.stream.flush()
+        self.bar.update(count)
 
     def finish(self, extra: str = "") -> None:
+        self.bar.close()
         elapsed = time.monotonic() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
-        end = "\n" if self.live else ""
-        self.stream.write(f"{end}{self.label}: {self.done} {self.unit} in {elapsed:.1f} s ({rate:.0f}/s){extra}\n")
+        self.stream.write(f"{self.label}: {self.done} {self.unit} in {elapsed:.1f} s ({rate:.0f}/s){extra}\n")
         self.stream.flush()
 
 

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 
 from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
 from pitchpipe.tones import coloured_noise, mix_at_snr, reverberate, tilt
-from pitchpipe.config import SEGMENTS, ParamsError, PrepareConfig
+from pitchpipe.config import SEGMENTS, PrepareConfig
+from pitchpipe.errors import DataError, ParamsError
 from pitchpipe.seeding import rng
 from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
@@ -159,7 +160,7 @@ def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Pa
     """Clips for every rendered shard into `out_dir`/{train,val,test}/ under the same shard names."""
     sources = list_shards(render_dir)
     if not sources:
-        raise FileNotFoundError(f"{render_dir}: no rendered shards")
+        raise DataError(f"{render_dir}: no rendered shards")
     keys = [pq.read_table(s, columns=["note_id", "soundfont", "program", "midi_note"]) for s in sources]
     note_ids = np.concatenate([t.column("note_id").to_numpy() for t in keys])
     assignment = assign_splits(note_ids, np.concatenate([split_groups(t) for t in keys]), config)  # validates first

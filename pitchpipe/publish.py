@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -55,9 +56,31 @@ def plan_uploads(site: Path, prefix: str) -> list[UploadPlan]:
     return plans
 
 
-def publish(site: str | Path, destination: str, public: bool = False, endpoint_url: str | None = None,
+def grant_public_read(client, bucket: str, prefix: str) -> dict:
+    """Add to the bucket's policy one statement that lets anyone GET the objects under `prefix` (replacing this
+    prefix's earlier statement, keeping every other one); returns the policy. Unlike object ACLs, this works on
+    buckets with ACLs disabled (Object Ownership "bucket owner enforced", the default for new AWS buckets since
+    April 2023); the bucket's Block Public Access settings must allow public policies."""
+    from botocore.exceptions import ClientError
+
+    try:
+        policy = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchBucketPolicy":
+            raise
+        policy = {"Version": "2012-10-17", "Statement": []}
+    sid = "PitchpipePublicRead" + re.sub(r"[^A-Za-z0-9]", "", prefix.title())
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                 "Resource": f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}*"}
+    policy["Statement"] = [s for s in policy.get("Statement", []) if s.get("Sid") != sid] + [statement]
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return policy
+
+
+def publish(site: str | Path, destination: str, public: str | None = None, endpoint_url: str | None = None,
             client=None) -> list[UploadPlan]:
-    """Upload every file of `site` under `destination` (s3://bucket/prefix); returns what was uploaded."""
+    """Upload every file of `site` under `destination` (s3://bucket/prefix); returns what was uploaded. `public`:
+    None (private), "acl" (each object public-read) or "policy" (a bucket-policy statement for the prefix)."""
     bucket, prefix = parse_s3_url(destination)
     plans = plan_uploads(Path(site), prefix)
     if client is None:
@@ -70,7 +93,9 @@ def publish(site: str | Path, destination: str, public: bool = False, endpoint_u
         if plan.gzip:
             body = gzip.compress(body, mtime=0)
             extra["ContentEncoding"] = "gzip"
-        if public:
+        if public == "acl":
             extra["ACL"] = "public-read"
         client.put_object(Bucket=bucket, Key=plan.key, Body=body, **extra)
+    if public == "policy":
+        grant_public_read(client, bucket, prefix)
     return plans

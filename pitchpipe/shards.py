@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pitchpipe.errors import DataError
+
 COMPRESSION = "zstd"
 SPLITS = ("train", "val", "test")  # the split folders every data stage writes
 
@@ -22,7 +24,7 @@ def list_shards(folder: str | Path) -> list[Path]:
     """Shards of a folder in name (= row) order; a missing folder is an error, an empty one is not."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder (has the stage that writes it run?)")
+        raise DataError(f"{folder}: no such folder (has the stage that writes it run?)")
     return sorted(folder.glob("shard-*.parquet"))
 
 
@@ -69,9 +71,10 @@ def read_array(table: pa.Table, column: str) -> np.ndarray:
 
 
 def reset_folder(folder: str | Path) -> Path:
-    """An empty output folder: stale shards from an earlier, larger run must not survive."""
+    """An empty output folder: stale shards from an earlier, larger run must not survive, nor the temporary file
+    of a run that was killed mid-write."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.parquet"):
+    for stale in [*folder.glob("*.parquet"), *folder.glob(".*.parquet.*.tmp")]:
         stale.unlink()
     return folder

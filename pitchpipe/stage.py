@@ -7,10 +7,10 @@ import os
 import sys
 from typing import Callable
 
-from pitchpipe.config import ParamsError
+from pitchpipe.errors import PitchpipeError
+from pitchpipe.quiet import quiet_tensorflow
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of stage logs
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -22,9 +22,11 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def run(main: Callable[[], object]) -> None:
-    """Run a stage's main; bad params or missing inputs exit with status 2 and a message naming the culprit."""
+    """Run a stage's main; bad params or unusable inputs exit with status 2 and one line naming the culprit. Any
+    other error is a bug or an environment problem: it keeps its traceback."""
+    quiet_tensorflow()
     try:
         main()
-    except (ParamsError, FileNotFoundError, ValueError) as error:
+    except PitchpipeError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -13,12 +13,13 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from pitchpipe.audio import to_mono
+from pitchpipe.errors import DataError
 
 LOWEST_RATE, HIGHEST_RATE = 1_000, 1_536_000  # Hz: outside this a "sample rate" is a broken header, not audio
 BLOCK_SECONDS = 10.0
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An input file cannot be used; the message names it and says why."""
 
 

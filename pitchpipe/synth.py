@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pitchpipe.errors import DataError
 from pitchpipe.midi import read_channel_events
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
@@ -44,13 +45,13 @@ class SoundfontRenderer:
         self.soundfont = str(soundfont)
         self.sample_rate = sample_rate
         if not Path(self.soundfont).is_file():
-            raise FileNotFoundError(f"soundfont {self.soundfont!r} does not exist")
+            raise DataError(f"soundfont {self.soundfont!r} does not exist")
         self._loader = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=16,
                                         **{"synth.reverb.active": 0, "synth.chorus.active": 0,
                                            "synth.cpu-cores": 1})
         self._sfid = self._loader.sfload(self.soundfont)
         if self._sfid < 0:
-            raise ValueError(f"FluidSynth could not load soundfont {self.soundfont!r}")
+            raise DataError(f"FluidSynth could not load soundfont {self.soundfont!r}")
         self._sfont = fluidsynth.fluid_synth_get_sfont_by_id(self._loader.synth, self._sfid)
 
     def _apply(self, synth, kind: int, channel: int, d1: int, d2: int) -> None:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from pitchpipe.config import TrainConfig
 from pitchpipe.dataset import ShardBatches, feature_shape, kept_rows, load_split
+from pitchpipe.errors import DataError
 from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.metrics import pitch_metrics, rounded
 from pitchpipe.saved_model import PitchCodec, save_pitch_model
@@ -83,7 +84,7 @@ def codec_for(config: TrainConfig, featurize: dict) -> PitchCodec:
     """The output codec: the harmonic model's bins are its input bins; the others span the rendered range."""
     if config.architecture == "harmonic":
         if featurize.get("representation") != "harmonic":
-            raise ValueError(f"the harmonic architecture needs harmonic features, these are {featurize.get('representation', 'stft')!r}")
+            raise DataError(f"the harmonic architecture needs harmonic features, these are {featurize.get('representation', 'stft')!r}")
         return PitchCodec("bins", featurize["midi_low"], featurize["midi_high"], 100.0 / featurize["bins_per_semitone"],
                           config.blur_cents)
     return PitchCodec(config.head, config.pitch_low_midi, config.pitch_high_midi, config.bin_cents, config.blur_cents)

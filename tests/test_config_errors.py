@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from pitchpipe.config import ParamsError, featurize_config, prepare_config, read_params, render_config, train_config
+from pitchpipe.config import ParamsError, check_params, featurize_config, prepare_config, read_params, render_config, train_config
 from pitchpipe.prepare import assign_splits
 
 from conftest import ROOT, write_params
@@ -76,3 +76,60 @@ def test_stage_script_fails_cleanly_and_keeps_existing_outputs(tiny, tmp_path):
     assert "render.soundfonts[0]: '/missing.sf2' is not an existing file" in result.stderr
     assert "Traceback" not in result.stderr
     assert (out / "shard-00000.parquet").read_bytes() == b"earlier work"
+
+
+@pytest.mark.parametrize("raised,status,traceback", [
+    ("ParamsError('params.yaml: train.epochs: 0 is out of range')", 2, False),
+    ("DataError('data/clips: no such folder')", 2, False),
+    ("ValueError('an internal inconsistency')", 1, True),  # a bug keeps its traceback
+    ("FileNotFoundError('/usr/lib/libsomething.so')", 1, True),  # so does a broken environment
+])
+def test_own_errors_are_one_line_and_others_keep_their_traceback(raised, status, traceback):
+    code = ("from pitchpipe import stage; from pitchpipe.errors import DataError, ParamsError\n"
+            f"def main():\n    raise {raised}\nstage.run(main)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == status
+    assert ("Traceback" in result.stderr) == traceback
+    message = raised.split("'")[1]
+    assert message in result.stderr
+    if not traceback:
+        assert result.stderr == f"error: {message}\n"
+
+
+@pytest.mark.parametrize("where,key,value,message", [
+    (("featurize",), "max_Hz", 4000, r"featurize\.max_Hz: unknown key \(did you mean 'max_hz'\?\)"),
+    (("prepare", "augment"), "noise_prb", 0.5, r"prepare\.augment\.noise_prb: unknown key \(did you mean 'noise_prob'\?\)"),
+    (("featurize", "harmonic"), "bins_per_octave", 60, r"featurize\.harmonic\.bins_per_octave: unknown key"),
+    (("loso",), "epoch", 3, r"loso\.epoch: unknown key \(did you mean 'epochs'\?\)"),
+    ((), "trian", {"epochs": 3}, r"params\.yaml: trian: unknown key \(did you mean 'train'\?\)"),
+])
+def test_unknown_keys_are_refused_by_name(default_params, where, key, value, message):
+    params = yaml.safe_load(yaml.safe_dump(default_params))
+    section = params
+    for name in where:
+        section = section[name]
+    section[key] = value
+    with pytest.raises(ParamsError, match=message):
+        check_params(params)
+
+
+@pytest.mark.parametrize("scale", ["magnitude", "psd"])
+def test_float16_is_refused_where_it_loses_the_values(default_params, scale):
+    params = yaml.safe_load(yaml.safe_dump(default_params))
+    params["featurize"].update(representation="stft", scale=scale, dtype="float16")
+    with pytest.raises(ParamsError, match=rf"featurize\.dtype: float16 cannot hold {scale} values"):
+        featurize_config(params)
+    params["featurize"]["dtype"] = "float32"
+    assert featurize_config(params).scale == scale
+
+
+def test_tensorflow_start_up_chatter_is_filtered_and_real_messages_pass():
+    code = ("import sys, warnings\nfrom pitchpipe import stage\n"
+            "def main():\n    import keras, tensorflow as tf\n    tf.config.list_physical_devices()\n"
+            "    warnings.warn('a real warning')\n    print('a line of our own', file=sys.stderr)\n"
+            "stage.run(main)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "a real warning" in result.stderr and "a line of our own" in result.stderr
+    for noise in ("absl::InitializeLog", "cudart_stub", "cuInit", "cpu_feature_guard", "rebuild TensorFlow"):
+        assert noise not in result.stderr, result.stderr

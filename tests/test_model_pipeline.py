@@ -1,6 +1,8 @@
 """End to end: the whole DAG on a tiny configuration, then `pitchpipe predict` on real and broken files."""
 
 import csv
+import os
+import shutil
 import re
 import json
 import subprocess
@@ -31,7 +33,7 @@ def trained_project(tmp_path_factory, default_params):
     params = tiny_training(tiny_params(default_params))
     project = make_project(tmp_path_factory.mktemp("model"), params)
     result = run_cmd(["dvc", "repro"], project)
-    assert sorted(ran_stages(result.stdout)) == sorted(["render", "prepare", "synthesize", "featurize", "probes", "train",
+    assert sorted(ran_stages(result.stdout)) == sorted(["check_params", "render", "prepare", "synthesize", "featurize", "probes", "train",
                                                         "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
     return project, params
 
@@ -69,7 +71,15 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     params["train"]["learning_rate"] = 0.002
     write_params(params, project / "params.yaml")
     assert sorted(ran_stages(run_cmd(["dvc", "repro"], project).stdout)) == sorted(
-        ["train", "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
+        ["check_params", "train", "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
+    params["featurize"]["max_Hz"] = 4000  # a misspelt key: no stage reads it, and it must not pass unnoticed
+    write_params(params, project / "params.yaml")
+    failed = run_cmd(["dvc", "repro"], project, check=False)
+    assert failed.returncode != 0
+    assert "params.yaml: featurize.max_Hz: unknown key (did you mean 'max_hz'?)" in failed.stdout + failed.stderr
+    assert ran_stages(failed.stdout) == ["check_params"]
+    del params["featurize"]["max_Hz"]
+    write_params(params, project / "params.yaml")
     shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
     assert "rpa_50c" in shown.stdout
 
@@ -129,11 +139,18 @@ def test_predict_feeds_the_model_exactly_what_featurize_feeds_training(trained_p
     np.testing.assert_array_equal(features(window, model.featurize)[0], stored)
 
 
+def chromium_binary() -> str:
+    """$PITCHPIPE_CHROMIUM, else Debian's chromium, else Ubuntu's chromium-browser (what scripts/setup installs)."""
+    found = os.environ.get("PITCHPIPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "no Chromium: run scripts/setup, or set PITCHPIPE_CHROMIUM to a Chrome/Chromium binary"
+    return found
+
+
 def test_report_renders_in_headless_chromium_offline(trained_project, tmp_path):
     project, _ = trained_project
     screenshot = tmp_path / "report.png"
     result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
          "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
          "--window-size=1200,3000", f"--screenshot={screenshot}", (project / "reports/site/index.html").as_uri()],

@@ -1,4 +1,5 @@
 import io
+import time
 
 from pitchpipe.parallel import Progress, default_workers
 
@@ -8,14 +9,16 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_redraws_on_a_terminal_with_rate_and_eta():
+def test_progress_is_a_bar_on_a_terminal_with_rate_and_eta():
     stream = Terminal()
     progress = Progress("render", 10, "notes", stream=stream)
+    time.sleep(0.3)  # the bar redraws at most five times a second
     progress.advance(4)
+    time.sleep(0.3)
     progress.advance(6)
     progress.finish()
     text = stream.getvalue()
-    assert text.startswith("\rrender: 4/10 notes, ") and "/s, ETA " in text and "\rrender: 10/10 notes" in text
+    assert "\rrender:  40%" in text and "4/10 [" in text and " notes/s]" in text  # tqdm: share, count, ETA, rate
     assert text.rstrip().splitlines()[-1].startswith("render: 10 notes in ")
 
 

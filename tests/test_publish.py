@@ -1,6 +1,7 @@
 """`pitchpipe publish` against a real S3 server on loopback: objects and their headers read back."""
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,27 @@ def test_publish_to_s3_sets_type_encoding_cache_and_acl(site):
         assert publish_cli("--to", "s3://site/public", "--site", str(site), "--public", "--endpoint-url", endpoint).returncode == 0
         grants = s3.get_object_acl(Bucket="site", Key="public/index.html")["Grants"]
         assert any(g["Grantee"].get("URI", "").endswith("AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+def test_public_by_bucket_policy_keeps_the_other_statements(site):
+    """For buckets with ACLs disabled (the AWS default since 2023): a policy statement per prefix, no ACLs."""
+    other = {"Sid": "TeamWrite", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+             "Action": "s3:PutObject", "Resource": "arn:aws:s3:::site/*"}
+    with s3_server() as endpoint:
+        s3 = client(endpoint)
+        s3.create_bucket(Bucket="site")
+        s3.put_bucket_policy(Bucket="site", Policy=json.dumps({"Version": "2012-10-17", "Statement": [other]}))
+        for _ in range(2):  # publishing again replaces the prefix's statement instead of adding another
+            result = publish_cli("--to", "s3://site/reports/v1", "--site", str(site), "--public-policy",
+                                 "--endpoint-url", endpoint)
+            assert result.returncode == 0, result.stderr
+        statements = json.loads(s3.get_bucket_policy(Bucket="site")["Policy"])["Statement"]
+        assert len(statements) == 2 and other in statements
+        (public,) = [s for s in statements if s["Sid"] != "TeamWrite"]
+        assert public["Effect"] == "Allow" and public["Principal"] == "*" and public["Action"] == "s3:GetObject"
+        assert public["Resource"] == "arn:aws:s3:::site/reports/v1/*"
+        grants = s3.get_object_acl(Bucket="site", Key="reports/v1/index.html")["Grants"]
+        assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
 
 
 def test_publish_errors_are_clear(site, tmp_path):
