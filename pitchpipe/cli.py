@@ -76,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_predict(parser: argparse.ArgumentParser, args) -> int:
+    from pitchpipe.predict import TrackOptions
+    from pitchpipe.predict_cli import predict_command
     from pitchpipe.quiet import quiet_tensorflow
 
-    quiet_tensorflow()  # a model the numpy runtime cannot run loads through Keras    from pitchpipe.predict_cli import predict_command
-    from pitchpipe.predict import TrackOptions
+    quiet_tensorflow()  # a model the numpy runtime cannot run loads through Keras
 
     try:
         options = TrackOptions(args.hop, args.fmin, args.fmax, args.smooth, with_spectrum=args.plot)
