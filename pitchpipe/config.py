@@ -425,7 +425,45 @@ def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeCo
     return config
 
 
-SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso")
+@dataclass(frozen=True)
+class LearnStftConfig:
+    seed: int
+    variant: str
+    sample_rate: int
+    slice_samples: int
+    nperseg: int
+    noverlap: int
+    nfft: int
+    dft_points: int
+    examples: int
+    test_examples: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+def learn_stft_config(params: dict, source: str = "params.yaml") -> LearnStftConfig:
+    s = _Section(source, "learn_stft", params.get("learn_stft"))
+    config = LearnStftConfig(
+        seed=_seed(params, source), variant=s.get("variant", str), sample_rate=s.get("sample_rate", int, low=1000),
+        slice_samples=s.get("slice_samples", int, low=16, high=65536), nperseg=s.get("nperseg", int, low=4),
+        noverlap=s.get("noverlap", int, low=0), nfft=s.get("nfft", int, low=4),
+        dft_points=s.get("dft_points", int, low=2, high=4096), examples=s.get("examples", int, low=1),
+        test_examples=s.get("test_examples", int, low=1), epochs=s.get("epochs", int, low=1),
+        batch_size=s.get("batch_size", int, low=1), learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0))
+    if config.variant not in ("stft", "dft"):
+        raise s.fail("variant", f"{config.variant!r} is not one of stft, dft")
+    if config.noverlap >= config.nperseg:
+        raise s.fail("noverlap", f"{config.noverlap} must be smaller than learn_stft.nperseg {config.nperseg}")
+    if config.nfft < config.nperseg:
+        raise s.fail("nfft", f"{config.nfft} must be at least learn_stft.nperseg {config.nperseg}")
+    if config.nperseg > config.slice_samples:
+        raise s.fail("nperseg", f"{config.nperseg} is longer than learn_stft.slice_samples {config.slice_samples}")
+    s.finish()
+    return config
+
+
+SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso", "learn_stft")
 
 
 def check_params(params: dict, source: str = "params.yaml") -> None:
@@ -439,3 +477,4 @@ def check_params(params: dict, source: str = "params.yaml") -> None:
     featurize_config(params, source), train_config(params, source), probes_config(params, source)
     for held_out in _Section(source, "loso", params.get("loso")).get("held_out", list):
         loso_config(params, held_out, source)
+    learn_stft_config(params, source)

@@ -13,10 +13,11 @@ def main() -> None:
     parser.add_argument("--clips", default="data/clips")
     parser.add_argument("--live", default="dvclive")
     parser.add_argument("--loso", default="loso")
+    parser.add_argument("--learn-stft", default="learn_stft")
     parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
     build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site),
-                 Path(args.loso))
+                 Path(args.loso), Path(args.learn_stft))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pitchpipe.shards import read_array
 
 LOSO = {"loso@TimGM6mb", "loso@FluidR3_GM"}
 ALL_STAGES = {"check_params", "render", "prepare", "synthesize", "featurize", "probes", "train", "evaluate", *LOSO,
-              "report"}
+              "learn_stft", "report"}
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +37,15 @@ def tree_digest(folder):
 
 
 @pytest.mark.parametrize("section,key,value,reruns", [
-    ("render", "velocities", [100], ALL_STAGES - {"probes", "synthesize"}),
-    ("prepare", "gain_max", 0.9, ALL_STAGES - {"render"}),  # probes and synthetic clips take training's gain range
+    ("render", "velocities", [100], ALL_STAGES - {"probes", "synthesize", "learn_stft"}),
+    ("prepare", "gain_max", 0.9, ALL_STAGES - {"render", "learn_stft"}),  # probes and synthetic clips take training's gain range
     ("synthesize", "unvoiced_fraction", 0.2, {"synthesize", "featurize", "train", "evaluate", *LOSO, "report"}),
     ("featurize", "nfft", 512, {"featurize", "train", "evaluate", *LOSO, "report"}),
     ("train", "learning_rate", 0.002, {"train", "evaluate", *LOSO, "report"}),
     ("train", "epochs", 3, {"train", "evaluate", "report"}),
     ("probes", "snr_db", [15], {"probes", "evaluate", "report"}),
     ("loso", "epochs", 2, {*LOSO, "report"}),
+    ("learn_stft", "epochs", 2, {"learn_stft", "report"}),
 ])
 def test_one_param_reruns_what_reads_it_and_nothing_else(project, section, key, value, reruns):
     path, params = project

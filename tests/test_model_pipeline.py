@@ -34,7 +34,7 @@ def trained_project(tmp_path_factory, default_params):
     project = make_project(tmp_path_factory.mktemp("model"), params)
     result = run_cmd(["dvc", "repro"], project)
     assert sorted(ran_stages(result.stdout)) == sorted(["check_params", "render", "prepare", "synthesize", "featurize", "probes", "train",
-                                                        "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "report"])
+                                                        "evaluate", "loso@TimGM6mb", "loso@FluidR3_GM", "learn_stft", "report"])
     return project, params
 
 
@@ -66,6 +66,9 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     assert page.count("<svg") >= 6 and page.count("data:audio/wav;base64,") >= 1
     assert "Generalisation" in page and all(f"<h4>{family}</h4>" in page for family in HARMONIC_FAMILIES)
     assert "TimGM6mb left out of training" in page and "FluidR3_GM left out of training" in page
+    assert "Learning the spectrogram" in page and "Hann-windowed sinusoid" in page
+    learned = json.loads((project / "reports/learn_stft/metrics.json").read_text())
+    assert learned["held_out"]["relative_error"] < 1e-5 and learned["kernel"]["decorrelation_max"] < 1e-9
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""", page)
     assert ran_stages(run_cmd(["dvc", "repro"], project).stdout) == []
     params["train"]["learning_rate"] = 0.002
