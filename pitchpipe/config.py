@@ -119,7 +119,7 @@ class PrepareConfig:
     augment: AugmentConfig = AugmentConfig()
 
 
-REPRESENTATIONS = ("stft", "harmonic")
+REPRESENTATIONS = ("stft", "harmonic", "raw")
 
 
 @dataclass(frozen=True)
@@ -307,9 +307,12 @@ class TrainConfig:
     blur_cents: float
     pitch_low_midi: float
     pitch_high_midi: float
+    frontend: str = "fixed"
 
 
-ARCHITECTURES = ("harmonic", "compact", "original")
+ARCHITECTURES = ("harmonic", "compact", "original", "frontend")
+FRONTENDS = ("fixed", "dft_init", "random")  # the frontend architecture's first layer: a fixed DFT, trained from one, or from noise
+PAIRED = {"harmonic": "harmonic", "frontend": "raw"}  # architectures that need one representation, and only them
 
 
 def _representation(params: dict, source: str) -> str:
@@ -326,14 +329,19 @@ def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
         learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0), dropout=s.get("dropout", float, low=0.0, high=0.95),
         bin_cents=s.get("bin_cents", float, low=1.0, high=100.0), blur_cents=s.get("blur_cents", float, low=1.0, high=200.0),
         pitch_low_midi=render.get("midi_low", int, low=0, high=127) - margin,
-        pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin)
+        pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin,
+        frontend=s.get("frontend", str, default="fixed"))
+    if config.frontend not in FRONTENDS:
+        raise s.fail("frontend", f"{config.frontend!r} is not one of {', '.join(FRONTENDS)}")
     if config.head not in ("hz", "cents", "bins"):
         raise s.fail("head", f"{config.head!r} is not one of hz, cents, bins")
     if config.architecture not in ARCHITECTURES:
         raise s.fail("architecture", f"{config.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
-    if (config.architecture == "harmonic") != (_representation(params, source) == "harmonic"):
+    representation = _representation(params, source)
+    if PAIRED.get(config.architecture, representation) != representation or (
+            representation in PAIRED.values() and PAIRED.get(config.architecture) != representation):
         raise s.fail("architecture", f"{config.architecture!r} does not go with featurize.representation "
-                                     f"{_representation(params, source)!r} (harmonic goes with harmonic)")
+                                     f"{representation!r} (harmonic goes with harmonic, frontend with raw)")
     if config.architecture == "harmonic" and config.head != "bins":
         raise s.fail("head", f"{config.head!r}: the harmonic architecture has one output per bin (head: bins)")
     s.finish()

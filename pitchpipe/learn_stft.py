@@ -15,6 +15,7 @@ from scipy.signal import get_window, spectrogram
 
 from pitchpipe.config import LearnStftConfig
 from pitchpipe.seeding import rng
+from pitchpipe.spectrogram import stft_basis
 
 FOUR_TONES_HZ = (440.0, 1_000.0, 2_250.0, 3_300.0)  # the test signal of the report's spectrogram comparison
 SIGNIFICANT_DB = 60.0  # bins within this of the peak count for phase and dB errors
@@ -74,11 +75,9 @@ class Transform:
         kernel = np.zeros((self.n_inputs, self.frames, self.bins, 2))
         if self.is_stft:
             c = self.config
-            window = get_window("hann", c.nperseg)
-            scale = np.sqrt(1.0 / (c.sample_rate * np.sum(window ** 2)))
-            n = np.arange(c.nperseg)[:, None]
-            angle = 2 * np.pi * n * np.arange(self.bins)[None, :] / c.nfft
-            real, imaginary = window[:, None] * np.cos(angle) * scale, -window[:, None] * np.sin(angle) * scale
+            scale = np.sqrt(1.0 / (c.sample_rate * np.sum(get_window("hann", c.nperseg) ** 2)))
+            basis = stft_basis(c.nperseg, c.nfft) * scale
+            real, imaginary = basis.real, basis.imag
             for frame in range(self.frames):
                 start = frame * (c.nperseg - c.noverlap)
                 kernel[start:start + c.nperseg, frame, :, 0] = real

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
+
+from pitchpipe.spectrogram import stft_basis
 
 
 
@@ -36,13 +39,17 @@ def compact(input_shape, head: str, n_bins: int, mean: float, variance: float, d
     Pitch barely moves within 0.33 s, so time is averaged to six slices (keeping onset vs. tail);
     frequency keeps full resolution in the first layers, where harmonic spacing carries the pitch.
     """
-    bins, frames = input_shape
-    slices = 6
     inputs = keras.Input(shape=input_shape, name="spectrogram")
     x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
+    return keras.Model(inputs, _compact_body(x, *input_shape, head, n_bins, dropout), name="compact")
+
+
+def _compact_body(x, bins: int, frames: int, head: str, n_bins: int, dropout: float):
+    """compact's layers after its input: a (bins, frames) spectrogram → the output head."""
+    pool = max(1, frames // 6)
     x = layers.Reshape((bins, frames, 1))(x)
-    x = layers.AveragePooling2D((1, frames // slices))(x)
-    x = layers.Reshape((bins, slices))(x)
+    x = layers.AveragePooling2D((1, pool))(x)
+    x = layers.Reshape((bins, frames // pool))(x)
     x = layers.Dropout(0.1, name="input_dropout")(x)
     for filters, kernel in ((48, 9), (64, 7), (96, 5), (128, 3)):
         x = layers.Conv1D(filters, kernel, padding="same", activation="relu")(x)
@@ -52,7 +59,34 @@ def compact(input_shape, head: str, n_bins: int, mean: float, variance: float, d
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(512, activation="relu")(x)
     x = layers.Dropout(dropout)(x)
-    return keras.Model(inputs, output_layer(head, n_bins)(x), name="compact")
+    return output_layer(head, n_bins)(x)
+
+
+FRONTEND_WINDOW, FRONTEND_HOP, FRONTEND_BINS = 1024, 512, 257  # 64 ms windows, 0–4 kHz at 15.6 Hz per bin
+FRONTEND_FLOOR_DB = -80.0
+
+
+def frontend(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25,
+             first_layer: str = "fixed") -> keras.Model:
+    """Raw audio in; the first layer is a strided 1-D convolution with the real and imaginary parts of a
+    Hann-windowed DFT (`fixed`: frozen; `dft_init`: starts there and trains; `random`: starts from noise and
+    trains), then log power relative to the clip's loudest bin (so gain does not matter), then the `compact`
+    layers. The three differ only in how the first layer starts and whether it trains."""
+    samples, _ = input_shape
+    inputs = keras.Input(shape=input_shape, name="audio")
+    basis = stft_basis(FRONTEND_WINDOW, 2 * (FRONTEND_BINS - 1))
+    kernel = np.concatenate([basis.real, basis.imag], axis=1)[:, None, :].astype(np.float32)
+    initializer = "glorot_uniform" if first_layer == "random" else keras.initializers.Constant(kernel)
+    x = layers.Conv1D(2 * FRONTEND_BINS, FRONTEND_WINDOW, strides=FRONTEND_HOP, use_bias=False, name="frontend",
+                      kernel_initializer=initializer, trainable=first_layer != "fixed")(inputs)
+    power = keras.ops.square(x[..., :FRONTEND_BINS]) + keras.ops.square(x[..., FRONTEND_BINS:])
+    decibels = 10.0 * keras.ops.log(power + 1e-12) / np.log(10.0)
+    relative = decibels - keras.ops.max(decibels, axis=(1, 2), keepdims=True)
+    x = keras.ops.clip(1.0 - relative / FRONTEND_FLOOR_DB, 0.0, 1.0)
+    x = keras.ops.transpose(x, (0, 2, 1))  # (bins, frames), as compact reads a spectrogram
+    frames = (samples - FRONTEND_WINDOW) // FRONTEND_HOP + 1
+    return keras.Model(inputs, _compact_body(x, FRONTEND_BINS, frames, head, n_bins, dropout),
+                       name=f"frontend_{first_layer}")
 
 
 def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:
@@ -78,6 +112,8 @@ def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, 
 
 
 def build(architecture: str, input_shape, head: str, n_bins: int, mean: float, variance: float,
-          dropout: float) -> keras.Model:
+          dropout: float, frontend_layer: str = "fixed") -> keras.Model:
+    if architecture == "frontend":
+        return frontend(tuple(input_shape), head, n_bins, mean, variance, dropout, frontend_layer)
     builder = {"compact": compact, "original": original, "harmonic": harmonic}[architecture]
     return builder(tuple(input_shape), head, n_bins, mean, variance, dropout)

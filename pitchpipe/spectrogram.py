@@ -1,4 +1,5 @@
-"""Batched STFT spectrograms, defined exactly as scipy.signal.spectrogram defines them."""
+"""Model inputs from clips: batched STFT spectrograms (exactly as scipy.signal.spectrogram defines them), the
+harmonic log-frequency spectrum, or the raw audio."""
 
 from __future__ import annotations
 
@@ -124,8 +125,18 @@ class HarmonicSampling:
         return np.where(self.banded, np.maximum(point, band), point).reshape(len(decibels), *self.shape)
 
 
+def stft_basis(nperseg: int, nfft: int) -> np.ndarray:
+    """(nperseg, nfft // 2 + 1) complex: column k is the Hann window times exp(−2πi·k·n/nfft), so a frame's
+    spectrum is frame @ basis (what scipy's STFT computes before scaling, without detrending)."""
+    n = np.arange(nperseg)[:, None]
+    return get_window("hann", nperseg)[:, None] * np.exp(-2j * np.pi * n * np.arange(nfft // 2 + 1)[None, :] / nfft)
+
+
 def features(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
-    """The model input of each clip, in the configured representation."""
+    """The model input of each clip, in the configured representation (`raw`: the audio itself, for models that
+    learn their own front end)."""
+    if config.representation == "raw":
+        return np.asarray(clips, dtype=config.dtype)[:, :, None]
     return harmonic_spectrum(clips, config) if config.representation == "harmonic" else spectrogram(clips, config)
 
 
@@ -133,4 +144,6 @@ def feature_axes(n_samples: int, config: FeaturizeConfig) -> tuple[np.ndarray, i
     """(centre frequency in Hz of each feature bin, size of the second axis) for clips of `n_samples`."""
     if config.representation == "harmonic":
         return 440.0 * 2.0 ** ((harmonic_bin_midi(config) - 69.0) / 12.0), len(config.harmonics)
+    if config.representation == "raw":
+        return np.arange(n_samples) / config.sample_rate, 1  # sample times: the "bins" of raw audio
     return frequencies(config), n_frames(n_samples, config)

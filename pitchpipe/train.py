@@ -126,7 +126,8 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             from pitchpipe.model import build
 
             mean, variance = feature_statistics(features_dir / "train", exclude)
-            model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout)
+            model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout,
+                          config.frontend)
             loss = "binary_crossentropy" if config.head == "bins" else "mse"
             model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
                           metrics=[] if config.head == "bins" else ["mae"])

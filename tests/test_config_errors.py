@@ -133,3 +133,20 @@ def test_tensorflow_start_up_chatter_is_filtered_and_real_messages_pass():
     assert "a real warning" in result.stderr and "a line of our own" in result.stderr
     for noise in ("absl::InitializeLog", "cudart_stub", "cuInit", "cpu_feature_guard", "rebuild TensorFlow"):
         assert noise not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("architecture,representation,frontend,message", [
+    ("frontend", "harmonic", "fixed", r"train\.architecture: 'frontend' does not go with featurize\.representation 'harmonic'"),
+    ("compact", "raw", "fixed", r"train\.architecture: 'compact' does not go with featurize\.representation 'raw'"),
+    ("harmonic", "stft", "fixed", r"train\.architecture: 'harmonic' does not go with"),
+    ("frontend", "raw", "learned", r"train\.frontend: 'learned' is not one of fixed, dft_init, random"),
+])
+def test_architectures_need_their_representation(default_params, architecture, representation, frontend, message):
+    params = yaml.safe_load(yaml.safe_dump(default_params))
+    params["train"].update(architecture=architecture, frontend=frontend)
+    params["featurize"]["representation"] = representation
+    with pytest.raises(ParamsError, match=message):
+        train_config(params)
+    params["train"]["frontend"] = "fixed"
+    params["featurize"]["representation"] = {"frontend": "raw", "compact": "stft", "harmonic": "harmonic"}[architecture]
+    assert train_config(params).architecture == architecture

@@ -169,3 +169,37 @@ def test_harmonic_model_is_equivariant_to_a_pitch_shift():
     assert model.count_params() < 50_000
     with pytest.raises(ValueError, match="one output per input bin"):
         build("harmonic", (366, 10), "hz", 1, 0.5, 0.1, 0.25)
+
+
+def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays():
+    """The raw-audio model's first layer: a fixed DFT, a DFT that trains, or noise that trains; equal otherwise."""
+    import keras
+
+    from pitchpipe.model import FRONTEND_BINS, FRONTEND_WINDOW, build
+    from pitchpipe.spectrogram import stft_basis
+
+    rate, samples = 16000, 5280
+    t = np.arange(samples) / rate
+    rng = np.random.default_rng(0)
+    f0 = 440.0 * 2 ** ((rng.uniform(45, 80, 64) - 69) / 12)
+    audio = (np.sin(2 * np.pi * f0[:, None] * t) * rng.uniform(0.01, 1.0, (64, 1))).astype(np.float32)[:, :, None]
+    basis = stft_basis(FRONTEND_WINDOW, 2 * (FRONTEND_BINS - 1))
+    dft = np.concatenate([basis.real, basis.imag], axis=1)
+    sizes, outputs = set(), {}
+    for mode in ("fixed", "dft_init", "random"):
+        keras.utils.set_random_seed(1)
+        model = build("frontend", (samples, 1), "bins", 300, 0.0, 1.0, 0.25, mode)
+        sizes.add(model.count_params())
+        first = model.get_layer("frontend")
+        start = first.get_weights()[0][:, 0, :]
+        assert np.allclose(start, dft, atol=1e-6) == (mode != "random")
+        assert first.trainable == (mode != "fixed")
+        model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
+        model.fit(audio, rng.random((64, 300)).astype(np.float32), batch_size=16, epochs=1, verbose=0)
+        moved = np.abs(first.get_weights()[0][:, 0, :] - start).max()
+        assert (moved == 0) == (mode == "fixed"), (mode, moved)
+        outputs[mode] = model.predict(audio[:2], verbose=0)
+    assert len(sizes) == 1  # the same network in all three
+    # the level does not matter to the model: log power is relative to the clip's loudest bin
+    fixed = build("frontend", (samples, 1), "bins", 300, 0.0, 1.0, 0.25, "fixed")
+    np.testing.assert_allclose(*fixed.predict(np.concatenate([audio[:1], audio[:1] * 0.01]), verbose=0), atol=1e-4)
