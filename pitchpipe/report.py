@@ -291,6 +291,46 @@ def learned_transform_section(metrics: dict, history: list[dict], figures) -> st
         "<h3>Error against epochs</h3>", _svg(curve)])
 
 
+def frontend_section(models_dir: Path) -> str:
+    """For a raw-audio model: what its first layer became, a few kernels (real and imaginary parts) beside the
+    Hann-windowed DFT it started from or stayed, and their frequency responses. Empty for other models."""
+    meta = json.loads((models_dir / "model.json").read_text())
+    if meta.get("architecture") != "frontend":
+        return ""
+    import keras
+
+    from pitchpipe.model import FRONTEND_BINS, FRONTEND_WINDOW
+    from pitchpipe.spectrogram import stft_basis
+
+    model = keras.saving.load_model(models_dir / "model.keras")
+    kernel = model.get_layer("frontend").get_weights()[0][:, 0, :]
+    basis = stft_basis(FRONTEND_WINDOW, 2 * (FRONTEND_BINS - 1))
+    rate = meta["featurize"]["sample_rate"]
+    chosen = (8, 32, 64, 128)
+    plt = _pyplot()
+    figure, axes = plt.subplots(3, len(chosen), figsize=(2.8 * len(chosen), 7.0), squeeze=False)
+    for column, bin_ in enumerate(chosen):
+        real, imaginary = kernel[:, bin_], kernel[:, FRONTEND_BINS + bin_]
+        scale = np.abs(basis[:, bin_]).max() / max(np.abs(real).max(), 1e-12)
+        axes[0, column].plot(basis[:, bin_].real, color="#dd8452", linewidth=0.8, label="DFT")
+        axes[0, column].plot(real * scale, color="#4c72b0", linewidth=0.8, label="learned (scaled)")
+        axes[0, column].set_title(f"filter {bin_} ({bin_ * rate / (2 * (FRONTEND_BINS - 1)):.0f} Hz), real", fontsize=9)
+        axes[1, column].plot(basis[:, bin_].imag, color="#dd8452", linewidth=0.8)
+        axes[1, column].plot(imaginary * scale, color="#4c72b0", linewidth=0.8)
+        axes[1, column].set_title("imaginary", fontsize=9)
+        # the pair's output for a sinusoid, averaged over its phase: √((|R|² + |I|²) / 2) of the two parts' responses
+        response = np.sqrt((np.abs(np.fft.rfft(real, 8 * FRONTEND_WINDOW)) ** 2 +
+                            np.abs(np.fft.rfft(imaginary, 8 * FRONTEND_WINDOW)) ** 2) / 2)
+        hz = np.fft.rfftfreq(8 * FRONTEND_WINDOW, 1.0 / rate)
+        axes[2, column].plot(hz, 20 * np.log10(np.maximum(response / response.max(), 1e-6)), linewidth=0.8)
+        axes[2, column].set(xlabel="Hz", ylabel="dB", ylim=(-100, 3))
+        axes[2, column].set_title("frequency response", fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    figure.tight_layout()
+    return (f"<h2>The first layer of {html.escape(model.name)} (raw audio in): kernels and frequency responses</h2>"
+            f"{_svg(figure)}")
+
+
 def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]:
     """{soundfont left out: (headline per estimator, breakdown)} for every leave-one-soundfont-out run present."""
     runs = {}
@@ -300,7 +340,8 @@ def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]
 
 
 def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,
-                 loso_dir: Path = Path("loso"), learn_stft_dir: Path = Path("learn_stft")) -> Path:
+                 loso_dir: Path = Path("loso"), learn_stft_dir: Path = Path("learn_stft"),
+                 models_dir: Path = Path("models")) -> Path:
     from pitchpipe.evaluate import clip_audio
 
     metrics = json.loads((reports_dir / "metrics.json").read_text())
@@ -339,6 +380,7 @@ split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the la
 <h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
 {generalisation_section(reports_dir, breakdown, metrics, read_loso(reports_dir, loso_dir))}
 <h2>Predicted vs. true note (test split)</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['model_midi']))}
+{frontend_section(models_dir)}
 <h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}
 <h2>Example spectrograms (sustain clips, 0–4 kHz)</h2>{spectrogram_examples(features_dir)}
 {learned_transform_section(json.loads((reports_dir / "learn_stft/metrics.json").read_text()),

@@ -14,10 +14,11 @@ def main() -> None:
     parser.add_argument("--live", default="dvclive")
     parser.add_argument("--loso", default="loso")
     parser.add_argument("--learn-stft", default="learn_stft")
+    parser.add_argument("--models", default="models")
     parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
     build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site),
-                 Path(args.loso), Path(args.learn_stft))
+                 Path(args.loso), Path(args.learn_stft), Path(args.models))
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def test_harmonic_model_is_equivariant_to_a_pitch_shift():
         build("harmonic", (366, 10), "hz", 1, 0.5, 0.1, 0.25)
 
 
-def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays():
+def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays(tmp_path):
     """The raw-audio model's first layer: a fixed DFT, a DFT that trains, or noise that trains; equal otherwise."""
     import keras
 
@@ -200,6 +200,14 @@ def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays
         assert (moved == 0) == (mode == "fixed"), (mode, moved)
         outputs[mode] = model.predict(audio[:2], verbose=0)
     assert len(sizes) == 1  # the same network in all three
+    from pitchpipe.report import frontend_section
+    from pitchpipe.saved_model import save_pitch_model
+
+    save_pitch_model(model, {"architecture": "frontend", "featurize": {"sample_rate": rate}}, tmp_path / "random")
+    section = frontend_section(tmp_path / "random")  # the report shows what the trainable filters became
+    assert "frontend_random" in section and section.count("<svg") == 1 and "frequency response" in section
+    save_pitch_model(model, {"architecture": "harmonic", "featurize": {"sample_rate": rate}}, tmp_path / "other")
+    assert frontend_section(tmp_path / "other") == ""
     # the level does not matter to the model: log power is relative to the clip's loudest bin
     fixed = build("frontend", (samples, 1), "bins", 300, 0.0, 1.0, 0.25, "fixed")
     np.testing.assert_allclose(*fixed.predict(np.concatenate([audio[:1], audio[:1] * 0.01]), verbose=0), atol=1e-4)
