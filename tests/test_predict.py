@@ -2,6 +2,7 @@
 batching across files, the output formats and options, and every kind of bad input."""
 
 import csv
+import io
 import json
 import struct
 import subprocess
@@ -218,3 +219,18 @@ def test_options_are_checked(model_dir, tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
     with pytest.raises(AudioError, match="is a folder"):
         audio_info(tmp_path)
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from pitchpipe.predict_cli import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with progress_bar(120.0) as bar:
+            bar.update(60.0)
+            bar.refresh()
+        assert ("s audio" in stream.getvalue()) == shown, stream.getvalue()
