@@ -62,7 +62,7 @@ def _compact_body(x, bins: int, frames: int, head: str, n_bins: int, dropout: fl
     return output_layer(head, n_bins)(x)
 
 
-FRONTEND_WINDOW, FRONTEND_HOP, FRONTEND_BINS = 1024, 512, 257  # 64 ms windows, 0–4 kHz at 15.6 Hz per bin
+FRONTEND_WINDOW, FRONTEND_HOP, FRONTEND_BINS = 1024, 512, 257  # 64 ms Hann windows; 257 filters 31.25 Hz apart, 0–8 kHz
 FRONTEND_FLOOR_DB = -80.0
 
 

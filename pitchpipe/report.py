@@ -292,11 +292,20 @@ def learned_transform_section(metrics: dict, history: list[dict], figures) -> st
 
 
 def frontend_section(models_dir: Path) -> str:
-    """For a raw-audio model: what its first layer became, a few kernels (real and imaginary parts) beside the
-    Hann-windowed DFT it started from or stayed, and their frequency responses. Empty for other models."""
+    """For a raw-audio model: what its first layer became. Empty for other models."""
+    drawn = frontend_kernels_figure(models_dir)
+    if drawn is None:
+        return ""
+    name, figure = drawn
+    return f"<h2>The first layer of {html.escape(name)} (raw audio in): kernels and frequency responses</h2>{_svg(figure)}"
+
+
+def frontend_kernels_figure(models_dir: Path):
+    """(model name, figure) for a raw-audio model, else None: a few kernels of its first layer (real and imaginary
+    parts) beside the Hann-windowed DFT it started from or stayed, and their frequency responses."""
     meta = json.loads((models_dir / "model.json").read_text())
     if meta.get("architecture") != "frontend":
-        return ""
+        return None
     import keras
 
     from pitchpipe.model import FRONTEND_BINS, FRONTEND_WINDOW
@@ -327,8 +336,7 @@ def frontend_section(models_dir: Path) -> str:
         axes[2, column].set_title("frequency response", fontsize=9)
     axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
-    return (f"<h2>The first layer of {html.escape(model.name)} (raw audio in): kernels and frequency responses</h2>"
-            f"{_svg(figure)}")
+    return model.name, figure
 
 
 def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]:
