@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pitchpipe.audio import resample, to_mono
 from pitchpipe.saved_model import PitchModel, load_pitch_model
 from pitchpipe.spectrogram import features, harmonic_bin_midi, harmonic_spectrum
-from pitchpipe.streaming import AudioError, AudioInfo, audio_info, resampled_blocks, sliding_windows
+from pitchpipe.streaming import AudioError, AudioInfo, resampled_blocks, sliding_windows
 
 HOP_SECONDS = 0.1
 BATCH_WINDOWS = 256  # windows per network call, gathered across files: bounds memory, amortises the call
@@ -247,11 +247,3 @@ def plot_track(track: PitchTrack, model: PitchModel, title: str, out: Path) -> N
     figure.savefig(temporary, format="png")
     plt.close(figure)
     temporary.replace(out)
-
-
-def expected_inputs(paths: Iterable[Path]) -> Iterator[AudioInfo | AudioError]:
-    for path in paths:
-        try:
-            yield audio_info(path)
-        except AudioError as error:
-            yield error

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import glob
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Iterator
