@@ -43,6 +43,7 @@ def tree_digest(folder):
     ("featurize", "nfft", 512, {"featurize"}),
     ("train", "learning_rate", 0.002, {"train", *LOSO}),
     ("train", "epochs", 3, {"train"}),  # the leave-one-soundfont-out runs have their own epochs
+    ("train", "frontend", "random", {"train", *LOSO}),
     ("probes", "snr_db", [15], {"probes"}),
     ("loso", "epochs", 2, LOSO),
     ("learn_stft", "epochs", 2, {"learn_stft"}),
