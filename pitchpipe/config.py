@@ -94,7 +94,8 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Train-split augmentation of soundfont clips: each with its own probability."""
+    """Augmentation, each kind with its own probability: of the soundfont clips' train split (prepare.augment)
+    and of every synthetic clip (synthesize.augment)."""
 
     reverb_prob: float = 0.0
     tilt_prob: float = 0.0
@@ -199,15 +200,15 @@ def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
     return config
 
 
-def augment_config(prepare: _Section) -> AugmentConfig:
-    a = _Section(prepare.source, "prepare.augment", prepare.get("augment", dict))
+def augment_config(parent: _Section) -> AugmentConfig:
+    a = _Section(parent.source, f"{parent.name}.augment", parent.get("augment", dict))
     config = AugmentConfig(
         reverb_prob=a.get("reverb_prob", float, low=0.0, high=1.0), tilt_prob=a.get("tilt_prob", float, low=0.0, high=1.0),
         tilt_db_per_octave=a.get("tilt_db_per_octave", float, low=0.0, high=24.0),
         noise_prob=a.get("noise_prob", float, low=0.0, high=1.0),
         snr_db_min=a.get("snr_db_min", float, low=-20.0, high=100.0), snr_db_max=a.get("snr_db_max", float, low=-20.0, high=100.0))
     if config.snr_db_min > config.snr_db_max:
-        raise a.fail("snr_db_min", f"{config.snr_db_min} is above prepare.augment.snr_db_max {config.snr_db_max}")
+        raise a.fail("snr_db_min", f"{config.snr_db_min} is above {a.name}.snr_db_max {config.snr_db_max}")
     a.finish()
     return config
 
@@ -425,7 +426,7 @@ def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeCo
         seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
         clip_samples=prepare.get("clip_samples", int, low=64),
         gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
-        augment=augment_config(prepare),
+        augment=augment_config(s),
         midi_low=render.get("midi_low", int, low=0, high=127), midi_high=render.get("midi_high", int, low=0, high=127),
         clips=s.get("clips", int, low=0), unvoiced_fraction=s.get("unvoiced_fraction", float, low=0.0, high=1.0),
         val_fraction=s.get("val_fraction", float, low=0.0, high=0.5), clips_per_shard=s.get("clips_per_shard", int, low=1))

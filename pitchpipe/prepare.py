@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
-from pitchpipe.tones import coloured_noise, mix_at_snr, reverberate, tilt
+from pitchpipe.tones import can_remove_fundamental, coloured_noise, mix_at_snr, reverberate, tilt
 from pitchpipe.config import SEGMENTS, PrepareConfig
 from pitchpipe.errors import DataError, ParamsError
 from pitchpipe.seeding import rng
@@ -115,7 +115,8 @@ def prepare_shard(table: pa.Table, render_rate: int, assignment: dict[int, str],
                 continue
             segment_index = SEGMENTS.index(name)
             draw = rng(config.seed, "clip", note_id, segment_index)
-            missing = bool(draw.random() < config.missing_fundamental_prob)
+            missing = bool(draw.random() < config.missing_fundamental_prob) \
+                and can_remove_fundamental(labels["f0_hz"][row], config.sample_rate)
             gain = float(draw.uniform(config.gain_min, config.gain_max))
             augment = rng(config.seed, "augment", note_id, segment_index) if split == "train" else None
             if missing or augment:

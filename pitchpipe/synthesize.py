@@ -3,8 +3,9 @@
 The two soundfonts have a few hundred timbres between them; a model trained on them alone learns those
 timbres. These clips add spectra no instrument there has: random spectral envelopes (from a lone sine to
 dense, bright tones), odd-only and missing low harmonics, piano-like inharmonicity, vibrato, FM, breath
-noise; then the same room, EQ and noise augmentation as the soundfont clips. Unvoiced clips (coloured
-noise, bursts, clicks, DC, silence) teach the model to say "no pitch". Seeded by (seed, "synth", clip).
+noise; then room, EQ and noise augmentation (`synthesize.augment`, noisier than the soundfont clips').
+Unvoiced clips (coloured noise, bursts, clicks, DC, silence) teach the model to say "no pitch". Seeded by
+(seed, "synth", clip).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pitchpipe.prepare import CLIP_FIELDS, clip_table
 from pitchpipe.seeding import rng
 from pitchpipe.shards import reset_folder, write_atomic
 from pitchpipe.tones import (additive_tone, clicks, coloured_noise, fm_tone, mix_at_snr, partial_count,
-                             random_envelope, reverberate, tilt)
+                             random_envelope, reverberate, tilt, without_low_harmonics)
 
 SOUNDFONT_LABEL = "synthetic"
 CLIP_ID_BASE = 1_000_000_000  # synthetic clip ids never meet the soundfont clips' (note_id * 3 + segment)
 ROOM_FILL_SECONDS = 0.6
 UNVOICED_KINDS = ("noise", "noise_burst", "clicks", "dc", "silence")
+MISSING_LOW_PROB = 0.3  # additive tones without their fundamental or first two or three partials
 
 
 def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np.random.Generator) -> np.ndarray:
@@ -41,10 +43,8 @@ def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np
         amplitudes[int(np.exp(draw.uniform(0.0, np.log(n + 1)))):] = 0.0
     if draw.random() < 0.25:  # hollow, clarinet-like
         amplitudes[1::2] *= draw.uniform(0.0, 0.3)
-    if draw.random() < 0.2 and n > 3:  # missing fundamental, or missing first two or three partials
-        amplitudes[:draw.integers(1, 4)] = 0.0
-    if not amplitudes.any():
-        amplitudes[0] = 1.0
+    if draw.random() < MISSING_LOW_PROB:  # missing fundamental, or missing first two or three partials
+        amplitudes = without_low_harmonics(amplitudes, int(draw.integers(1, 4)))
     return amplitudes
 
 

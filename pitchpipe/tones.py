@@ -10,6 +10,9 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 NYQUIST_FRACTION = 0.45  # partials above this fraction of the sample rate are left out (band-limited)
+# A tone with its lowest harmonics removed keeps at least this many partials: its pitch is then the spacing
+# of what is left, while a lone partial at k·f0 is heard at k·f0, so labelling it f0 would be wrong.
+MIN_RESIDUE_PARTIALS = 2
 
 # Families of harmonic amplitude patterns; the random ones draw a smooth spectral envelope.
 HARMONIC_FAMILIES = ("sine", "square", "sawtooth", "triangle", "random_envelope", "odd_only",
@@ -20,6 +23,22 @@ def partial_count(f0_hz: float, sample_rate: int, stretch: float = 0.0) -> int:
     """How many partials of `f0_hz` (stretched by `stretch`) stay below NYQUIST_FRACTION · sample_rate."""
     k = np.arange(1, int(sample_rate / max(f0_hz, 1.0)) + 2)
     return int(np.sum(k * f0_hz * np.sqrt(1.0 + stretch * k ** 2) < NYQUIST_FRACTION * sample_rate))
+
+
+def without_low_harmonics(amplitudes: np.ndarray, count: int) -> np.ndarray:
+    """`amplitudes` with harmonics 1..`count` silenced, but never so many that fewer than MIN_RESIDUE_PARTIALS
+    partials still sound (a high note, or a sparse spectrum, gives up fewer)."""
+    sounding = np.flatnonzero(amplitudes)
+    limit = int(sounding[-MIN_RESIDUE_PARTIALS]) if len(sounding) >= MIN_RESIDUE_PARTIALS else 0
+    out = np.array(amplitudes, dtype=float)
+    out[:min(count, limit)] = 0.0
+    return out
+
+
+def can_remove_fundamental(f0_hz: float, sample_rate: int) -> bool:
+    """Whether a missing-fundamental version of a tone at `f0_hz` still has MIN_RESIDUE_PARTIALS harmonics below
+    the band limit (above about 2.4 kHz at 16 kHz, only the second harmonic would be left: a tone an octave up)."""
+    return partial_count(f0_hz, sample_rate) > MIN_RESIDUE_PARTIALS
 
 
 def random_envelope(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -47,11 +66,9 @@ def family_amplitudes(family: str, n: int, rng: np.random.Generator) -> np.ndarr
     if family == "odd_only":
         amplitudes = np.where(odd, amplitudes, 0.0)
     elif family == "missing_fundamental":
-        amplitudes = np.where(k == 1, 0.0, amplitudes)
+        amplitudes = without_low_harmonics(amplitudes, 1)
     elif family == "missing_low_harmonics":
-        amplitudes = np.where(k <= rng.integers(2, 4), 0.0, amplitudes)
-    if not np.any(amplitudes):  # a high note with every partial removed: keep the lowest one left
-        amplitudes[-1] = 1.0
+        amplitudes = without_low_harmonics(amplitudes, int(rng.integers(2, 4)))
     return amplitudes
 
 

@@ -99,6 +99,7 @@ def test_own_errors_are_one_line_and_others_keep_their_traceback(raised, status,
 @pytest.mark.parametrize("where,key,value,message", [
     (("featurize",), "max_Hz", 4000, r"featurize\.max_Hz: unknown key \(did you mean 'max_hz'\?\)"),
     (("prepare", "augment"), "noise_prb", 0.5, r"prepare\.augment\.noise_prb: unknown key \(did you mean 'noise_prob'\?\)"),
+    (("synthesize", "augment"), "reverb_prb", 0.5, r"synthesize\.augment\.reverb_prb: unknown key \(did you mean 'reverb_prob'\?\)"),
     (("featurize", "harmonic"), "bins_per_octave", 60, r"featurize\.harmonic\.bins_per_octave: unknown key"),
     (("loso",), "epoch", 3, r"loso\.epoch: unknown key \(did you mean 'epochs'\?\)"),
     ((), "trian", {"epochs": 3}, r"params\.yaml: trian: unknown key \(did you mean 'train'\?\)"),

@@ -39,6 +39,8 @@ def tree_digest(folder):
 @pytest.mark.parametrize("section,key,value,readers", [
     ("render", "velocities", [100], {"render"}),
     ("prepare", "gain_max", 0.9, {"prepare", "synthesize", "probes"}),  # probes and synthetic clips take its gain range
+    ("prepare", "augment", {"reverb_prob": 0.0, "tilt_prob": 0.0, "tilt_db_per_octave": 0.0, "noise_prob": 0.0,
+                            "snr_db_min": 40.0, "snr_db_max": 40.0}, {"prepare"}),  # synthesize has its own
     ("synthesize", "unvoiced_fraction", 0.2, {"synthesize"}),
     ("featurize", "nfft", 512, {"featurize"}),
     ("train", "learning_rate", 0.002, {"train", *LOSO}),

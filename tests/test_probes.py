@@ -10,8 +10,8 @@ import yaml
 from pitchpipe.config import ParamsError, probes_config
 from pitchpipe.pitch import refine_near
 from pitchpipe.probes import UNVOICED_KINDS, plan_probes, probe_audio, run_probes
-from pitchpipe.tones import (HARMONIC_FAMILIES, add_noise, additive_tone, family_amplitudes, family_tone, noise,
-                             partial_count, reverberate)
+from pitchpipe.tones import (HARMONIC_FAMILIES, MIN_RESIDUE_PARTIALS, add_noise, additive_tone, can_remove_fundamental,
+                             family_amplitudes, family_tone, noise, partial_count, reverberate, without_low_harmonics)
 
 RATE = 16000
 
@@ -53,6 +53,22 @@ def test_missing_low_harmonics_removes_two_or_three():
         first = int(np.flatnonzero(amplitudes)[0]) + 1
         removed.add(first - 1)
     assert removed == {2, 3}
+
+
+def test_removing_low_harmonics_never_leaves_a_lone_partial():
+    """A lone partial at k·f0 sounds at k·f0: a tone labelled f0 keeps at least two partials."""
+    np.testing.assert_array_equal(without_low_harmonics(np.ones(6), 3), [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(without_low_harmonics(np.ones(3), 3), [0, 1, 1])
+    np.testing.assert_array_equal(without_low_harmonics(np.array([1.0, 0, 0.5, 0, 0.2]), 3), [0, 0, 0.5, 0, 0.2])
+    np.testing.assert_array_equal(without_low_harmonics(np.array([1.0, 0, 0]), 1), [1, 0, 0])  # a sine stays one
+    for midi in range(36, 108):  # every probe note, C2-B7
+        f0 = 440.0 * 2 ** ((midi - 69) / 12)
+        n = partial_count(f0, RATE)
+        for family in ("missing_fundamental", "missing_low_harmonics"):
+            sounding = np.count_nonzero(family_amplitudes(family, n, np.random.default_rng(midi)))
+            assert sounding >= min(n, MIN_RESIDUE_PARTIALS), (family, midi, n, sounding)
+    # the fundamental is removed only where its second and third harmonics both stay below the band limit
+    assert can_remove_fundamental(2350.0, RATE) and not can_remove_fundamental(2450.0, RATE)
 
 
 def test_labelled_pitch_is_exact_for_a_clean_sawtooth():

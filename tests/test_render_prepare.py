@@ -12,6 +12,8 @@ from pitchpipe.notes import cents_between
 from pitchpipe.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare, split_groups
 from pitchpipe.render import plan_notes, render_shard, run_render
 from pitchpipe.shards import read_array
+from pitchpipe.tones import can_remove_fundamental
+from conftest import tiny_params
 
 
 def test_plan_covers_notes_programs_and_detunes(default_params):
@@ -114,6 +116,21 @@ def test_prepare_keeps_labels_splits_by_note_group_and_applies_gain_and_notch(ti
     fundamental_share = spectra[np.arange(len(bins)), bins] / spectra.max(axis=1)
     sustain = np.array(clips["train"]["segment"]) == "sustain"
     assert np.median(fundamental_share[flags & sustain]) < 0.1 * np.median(fundamental_share[~flags & sustain])
+
+
+def test_the_fundamental_is_removed_only_where_two_harmonics_remain(default_params):
+    """Above about D7 a band-rejected note would keep only its octave (3·f0 is past the band limit): it would sound
+    an octave up, so such notes keep their fundamental."""
+    params = tiny_params(default_params, midi_low=96, midi_high=107, programs_per_octave=1)
+    params["prepare"]["missing_fundamental_prob"] = 1.0
+    config = render_config(params)
+    table = render_shard(config, plan_notes(config))
+    prepare = prepare_config(params)
+    by_split, _ = prepare_shard(table, config.sample_rate, {int(n): "test" for n in table.column("note_id").to_numpy()},
+                                prepare)
+    labels = by_split["test"].to_pydict()
+    expected = [can_remove_fundamental(f0, prepare.sample_rate) for f0 in labels["f0_hz"]]
+    assert labels["missing_fundamental"] == expected and 0 < sum(expected) < len(expected)
 
 
 def test_near_silent_clips_are_dropped_and_counted(tiny):
