@@ -10,9 +10,11 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 NYQUIST_FRACTION = 0.45  # partials above this fraction of the sample rate are left out (band-limited)
-# A tone with its lowest harmonics removed keeps at least this many partials: its pitch is then the spacing
-# of what is left, while a lone partial at k·f0 is heard at k·f0, so labelling it f0 would be wrong.
+# A tone with its lowest harmonics removed keeps at least this many partials within RESIDUE_WITHIN_DB of its
+# loudest: its pitch is then the spacing of what is left, while a lone partial at k·f0 (or one with only far
+# weaker company, lost under any noise) is heard at k·f0, so labelling it f0 would be wrong.
 MIN_RESIDUE_PARTIALS = 2
+RESIDUE_WITHIN_DB = 20.0
 
 # Families of harmonic amplitude patterns; the random ones draw a smooth spectral envelope.
 HARMONIC_FAMILIES = ("sine", "square", "sawtooth", "triangle", "random_envelope", "odd_only",
@@ -26,13 +28,17 @@ def partial_count(f0_hz: float, sample_rate: int, stretch: float = 0.0) -> int:
 
 
 def without_low_harmonics(amplitudes: np.ndarray, count: int) -> np.ndarray:
-    """`amplitudes` with harmonics 1..`count` silenced, but never so many that fewer than MIN_RESIDUE_PARTIALS
-    partials still sound (a high note, or a sparse spectrum, gives up fewer)."""
-    sounding = np.flatnonzero(amplitudes)
-    limit = int(sounding[-MIN_RESIDUE_PARTIALS]) if len(sounding) >= MIN_RESIDUE_PARTIALS else 0
-    out = np.array(amplitudes, dtype=float)
-    out[:min(count, limit)] = 0.0
-    return out
+    """`amplitudes` with harmonics 1..`count` silenced, or fewer: as many as leave MIN_RESIDUE_PARTIALS partials
+    within RESIDUE_WITHIN_DB of the loudest one left (a high note or a sparse spectrum gives up fewer, or none)."""
+    magnitude = np.abs(np.asarray(amplitudes, dtype=float))
+    for cut in range(min(count, len(magnitude) - 1), 0, -1):
+        rest = magnitude[cut:]
+        loud = (rest > 0) & (rest >= rest.max() * 10.0 ** (-RESIDUE_WITHIN_DB / 20.0))
+        if np.count_nonzero(loud) >= MIN_RESIDUE_PARTIALS:
+            out = np.array(amplitudes, dtype=float)
+            out[:cut] = 0.0
+            return out
+    return np.array(amplitudes, dtype=float)
 
 
 def can_remove_fundamental(f0_hz: float, sample_rate: int) -> bool:
