@@ -140,7 +140,7 @@ class FeaturizeConfig:
     midi_low: float = 35.0
     midi_high: float = 108.0
     bins_per_semitone: int = 5
-    harmonics: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    harmonics: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0)
     floor_db: float = -80.0
 
 

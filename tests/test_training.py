@@ -68,7 +68,7 @@ def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
 
     memory_x, memory_y = epoch(memory)
     stream_x, stream_y = epoch(stream)
-    assert memory_x.shape == stream_x.shape == (72, 366, 10) and memory_x.dtype == np.float32  # harmonic features
+    assert memory_x.shape == stream_x.shape == (72, 366, 12) and memory_x.dtype == np.float32  # harmonic features
     assert sorted(memory_y.ravel()) == sorted(stream_y.ravel())
     np.testing.assert_array_equal(epoch(again)[1], stream_y)  # seeded: same order for the same seed
     stream.on_epoch_end()
