@@ -51,11 +51,12 @@ def loso_rows(loso_dir: Path, reports_dir: Path) -> list[tuple[str, float, float
 
 
 def sine_cents(model_dir: Path) -> float:
+    from pitchpipe.notes import cents_between
     from pitchpipe.predict import estimate
 
     rate = 44100
     track = estimate(np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate), rate, model=model_dir)
-    return float(np.max(np.abs(1200.0 * np.log2(track.frequency / 440.0))))
+    return float(np.max(np.abs(cents_between(track.frequency, 440.0))))
 
 
 def main() -> int:

@@ -27,10 +27,11 @@ def measure(steps: int, batch_size: int, restore: bool) -> dict:
 
     from pitchpipe.config import featurize_config, read_params
     from pitchpipe.model import harmonic
+    from pitchpipe.spectrogram import harmonic_bin_midi
     from pitchpipe.train import restore_malloc_thresholds
 
     features = featurize_config(read_params())
-    bins = round((features.midi_high - features.midi_low) * features.bins_per_semitone) + 1
+    bins = len(harmonic_bin_midi(features))
     shape = (bins, len(features.harmonics))
     rng = np.random.default_rng(0)
     x = rng.random((batch_size * 16, *shape), dtype=np.float32)

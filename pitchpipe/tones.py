@@ -30,15 +30,16 @@ def partial_count(f0_hz: float, sample_rate: int, stretch: float = 0.0) -> int:
 def without_low_harmonics(amplitudes: np.ndarray, count: int) -> np.ndarray:
     """`amplitudes` with harmonics 1..`count` silenced, or fewer: as many as leave MIN_RESIDUE_PARTIALS partials
     within RESIDUE_WITHIN_DB of the loudest one left (a high note or a sparse spectrum gives up fewer, or none)."""
-    magnitude = np.abs(np.asarray(amplitudes, dtype=float))
-    for cut in range(min(count, len(magnitude) - 1), 0, -1):
-        rest = magnitude[cut:]
+    out = np.array(amplitudes, dtype=float)
+    magnitude = np.abs(out)
+
+    def residue_heard(rest: np.ndarray) -> bool:
         loud = (rest > 0) & (rest >= rest.max() * 10.0 ** (-RESIDUE_WITHIN_DB / 20.0))
-        if np.count_nonzero(loud) >= MIN_RESIDUE_PARTIALS:
-            out = np.array(amplitudes, dtype=float)
-            out[:cut] = 0.0
-            return out
-    return np.array(amplitudes, dtype=float)
+        return np.count_nonzero(loud) >= MIN_RESIDUE_PARTIALS
+
+    cut = next((c for c in range(min(count, len(out) - 1), 0, -1) if residue_heard(magnitude[c:])), 0)
+    out[:cut] = 0.0
+    return out
 
 
 def can_remove_fundamental(f0_hz: float, sample_rate: int) -> bool:

@@ -157,7 +157,8 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
                                  first_epoch=initial_epoch, exclude=exclude)
 
     class PitchMetrics(keras.callbacks.Callback):
-        """Validation accuracy in musical terms after each epoch, and a checkpoint to resume from."""
+        """Validation accuracy in musical terms after each epoch, a checkpoint to resume from, and glibc's malloc
+        thresholds put back once TensorFlow has patched them."""
 
         def on_train_batch_end(self, batch, logs=None):
             if batch == 0:  # TensorFlow patches malloc when the first epoch's batches start flowing

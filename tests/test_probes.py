@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, probes_config
+from pitchpipe.notes import midi_to_hz
 from pitchpipe.pitch import refine_near
 from pitchpipe.probes import UNVOICED_KINDS, plan_probes, probe_audio, run_probes
 from pitchpipe.tones import (HARMONIC_FAMILIES, MIN_RESIDUE_PARTIALS, add_noise, additive_tone, can_remove_fundamental,
@@ -64,8 +65,7 @@ def test_removing_low_harmonics_never_leaves_a_lone_partial():
     # the partials left must be within 20 dB of each other: 0.05 is 26 dB under 1, so only harmonic 1 goes
     np.testing.assert_array_equal(without_low_harmonics(np.array([1.0, 0.5, 1, 0.05]), 3), [0, 0.5, 1, 0.05])
     for midi in range(36, 108):  # every probe note, C2-B7
-        f0 = 440.0 * 2 ** ((midi - 69) / 12)
-        n = partial_count(f0, RATE)
+        n = partial_count(float(midi_to_hz(midi)), RATE)
         for family in ("missing_fundamental", "missing_low_harmonics"):
             amplitudes = np.abs(family_amplitudes(family, n, np.random.default_rng(midi)))
             if amplitudes[0] == 0:  # the fundamental was removed: two partials within 20 dB of the loudest remain
