@@ -28,7 +28,8 @@ SOUNDFONT_LABEL = "synthetic"
 CLIP_ID_BASE = 1_000_000_000  # synthetic clip ids never meet the soundfont clips' (note_id * 3 + segment)
 ROOM_FILL_SECONDS = 0.6
 UNVOICED_KINDS = ("noise", "noise_burst", "clicks", "dc", "silence")
-MISSING_LOW_PROB = 0.3  # additive tones without their fundamental or first two or three partials
+MISSING_LOW_PROB = 0.5  # additive tones without their fundamental or first two or three partials
+WHITE_NOISE_PROB = 0.5  # of the added noise: hiss, which buries the weak high partials a residue pitch rests on
 
 
 def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np.random.Generator) -> np.ndarray:
@@ -93,6 +94,12 @@ def unvoiced_clip(kind: str, n_samples: int, sample_rate: int, draw: np.random.G
     return np.zeros(n_samples)
 
 
+def noise_slope(draw: np.random.Generator) -> float:
+    """Spectral slope (dB per octave) of the noise added to a voiced clip: white at WHITE_NOISE_PROB, else
+    anywhere from white to brown."""
+    return 0.0 if draw.random() < WHITE_NOISE_PROB else float(draw.uniform(-6.0, 0.0))
+
+
 def synth_row(index: int, config: SynthesizeConfig) -> tuple[dict, np.ndarray]:
     """Labels and audio of synthetic clip `index`."""
     draw = rng(config.seed, "synth", index)
@@ -103,7 +110,7 @@ def synth_row(index: int, config: SynthesizeConfig) -> tuple[dict, np.ndarray]:
         audio, generator, missing = voiced_clip(f0_hz, config, draw)
         if draw.random() < config.augment.noise_prob:
             snr_db = draw.uniform(config.augment.snr_db_min, config.augment.snr_db_max)
-            audio = mix_at_snr(audio, coloured_noise(len(audio), draw.uniform(-6.0, 0.0), draw), snr_db)
+            audio = mix_at_snr(audio, coloured_noise(len(audio), noise_slope(draw), draw), snr_db)
         note, detune = int(np.rint(midi)), float((midi - np.rint(midi)) * 100.0)
     else:
         generator = UNVOICED_KINDS[draw.integers(len(UNVOICED_KINDS))]

@@ -41,7 +41,7 @@ def tree_digest(folder):
     ("prepare", "gain_max", 0.9, {"prepare", "synthesize", "probes"}),  # probes and synthetic clips take its gain range
     ("prepare", "augment", {"reverb_prob": 0.0, "tilt_prob": 0.0, "tilt_db_per_octave": 0.0, "noise_prob": 0.0,
                             "snr_db_min": 40.0, "snr_db_max": 40.0}, {"prepare"}),  # synthesize has its own
-    ("synthesize", "unvoiced_fraction", 0.2, {"synthesize"}),
+    ("synthesize", "unvoiced_fraction", 0.3, {"synthesize"}),
     ("featurize", "nfft", 512, {"featurize"}),
     ("train", "learning_rate", 0.002, {"train", *LOSO}),
     ("train", "epochs", 3, {"train"}),  # the leave-one-soundfont-out runs have their own epochs

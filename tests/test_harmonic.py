@@ -14,7 +14,7 @@ from pitchpipe.prepare import CLIP_FIELDS, assign_splits, note_clips, prepare_sh
 from pitchpipe.render import plan_notes, render_shard
 from pitchpipe.shards import read_array
 from pitchpipe.spectrogram import harmonic_bin_midi, harmonic_spectrum
-from pitchpipe.synthesize import UNVOICED_KINDS, run_synthesize, synth_row
+from pitchpipe.synthesize import UNVOICED_KINDS, WHITE_NOISE_PROB, noise_slope, run_synthesize, synth_row
 
 RATE, SAMPLES = 16000, 5280
 
@@ -117,6 +117,14 @@ def test_a_synthetic_tone_said_to_lack_its_fundamental_lacks_it(synth):
             assert at(labels["f0_hz"]) < 0.2 * spectrum.max()
             found += 1
     assert found >= 5
+
+
+def test_half_the_noise_added_to_synthetic_tones_is_white_hiss():
+    draw = np.random.default_rng(7)
+    slopes = np.array([noise_slope(draw) for _ in range(4000)])
+    assert abs(np.mean(slopes == 0.0) - WHITE_NOISE_PROB) < 0.03
+    coloured = slopes[slopes != 0.0]
+    assert coloured.min() >= -6.0 and coloured.max() < 0.0 and abs(coloured.mean() + 3.0) < 0.2
 
 
 def test_prepare_augments_train_clips_only_and_rejects_the_fundamental_across_the_whole_clip(tiny):
