@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -101,6 +102,26 @@ def data_identity(*folders: Path) -> str:
     return digest.hexdigest()
 
 
+def _dropout_streams(model) -> list:
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def random_state(model) -> dict:
+    """The random state a resumed run needs to draw what an uninterrupted one would, which Keras keeps outside a
+    saved model: each dropout layer's stream (a loaded model starts new ones) and Python's `random` (from which
+    `fit` shuffles the order of the batches every epoch)."""
+    version, internal, gauss = random.getstate()
+    return {"dropout": [np.asarray(v.numpy()).tolist() for v in _dropout_streams(model)],
+            "python": [version, list(internal), gauss]}
+
+
+def restore_random_state(model, saved: dict) -> None:
+    for variable, stream in zip(_dropout_streams(model), saved["dropout"], strict=True):
+        variable.assign(np.asarray(stream, dtype=variable.dtype))
+    version, internal, gauss = saved["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
 def codec_for(config: TrainConfig, featurize: dict) -> PitchCodec:
     """The output codec: the harmonic model's bins are its input bins; the others span the rendered range."""
     if config.architecture == "harmonic":
@@ -133,12 +154,13 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     val_voiced = val_labels["f0_hz"] > 0
 
     # Everything but the epoch count, and the data: raising `epochs` continues from the last checkpoint, exactly
-    # as an interrupted run does (shuffles are keyed by epoch and the optimizer state is in the checkpoint).
+    # as an interrupted run does (shuffles are keyed by epoch; the optimizer and random state are in the checkpoint).
     fingerprint = json.dumps({**{k: v for k, v in asdict(config).items() if k != "epochs"}, "exclude": exclude,
                               "data": data_identity(features_dir / "train", features_dir / "val")}, sort_keys=True)
     checkpoint, state_file = checkpoint_dir / "checkpoint.keras", checkpoint_dir / "state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    resume = checkpoint.exists() and state.get("config") == fingerprint and state.get("epoch", 0) < config.epochs
+    resume = checkpoint.exists() and state.get("config") == fingerprint and state.get("epoch", 0) < config.epochs \
+        and "random_state" in state  # older checkpoints lack it: start afresh rather than resume inexactly
     with distribution_scope():
         if resume:
             model = keras.saving.load_model(checkpoint)
@@ -171,11 +193,14 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             logs.update(rounded({key: float(value) for key, value in logs.items()}))
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             self.model.save(checkpoint)
-            state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1}))
+            state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1,
+                                              "random_state": random_state(self.model)}))
 
     with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, resume=resume) as live:
         live.step = initial_epoch  # DVCLive cannot tell "one epoch done" from "none" on resume
         live.log_param("device", device)
+        if resume:  # last: nothing may draw from Python's `random` between this and `fit`
+            restore_random_state(model, state["random_state"])
         history = model.fit(train_batches, validation_data=(val_x, val_y), epochs=config.epochs,
                             initial_epoch=initial_epoch, verbose=1 if sys.stdout.isatty() else 2,  # progress bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])

@@ -77,15 +77,38 @@ def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
     assert all(shard is not None for shard, _ in stream.batches)
 
 
-def run_train(folder, params, epochs, backend):
+def run_train(folder, params, epochs, backend, out=None):
+    """The train stage on `folder`'s features, writing its model, log and checkpoints under `out` (default `folder`)."""
+    out = out or folder
+    out.mkdir(exist_ok=True)
     params = json.loads(json.dumps(params))
     params["train"].update(epochs=epochs, batch_size=16)
-    write_params(params, folder / "params.yaml")
+    write_params(params, out / "params.yaml")
     env = dict(os.environ, KERAS_BACKEND=backend, CI="1")
-    return subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(folder / "params.yaml"),
-                           "--features", str(folder / "features"), "--models", str(folder / "models"),
-                           "--live", str(folder / "live"), "--checkpoints", str(folder / "checkpoints")],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(out / "params.yaml"),
+                           "--features", str(folder / "features"), "--models", str(out / "models"),
+                           "--live", str(out / "live"), "--checkpoints", str(out / "checkpoints")],
+                          cwd=out, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(features, tmp_path):
+    """Dropout masks, shuffles and optimizer state all continue where they stopped: bit-identical weights."""
+    import keras
+
+    folder, params = features
+    params = json.loads(json.dumps(params))
+    params["train"]["dropout"] = 0.5  # masks that matter
+    straight = run_train(folder, params, 3, "tensorflow", out=tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    for epochs in (1, 3):
+        resumed = run_train(folder, params, epochs, "tensorflow", out=tmp_path / "resumed")
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Epoch 2/3" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
+    weights = {run: keras.saving.load_model(tmp_path / run / "models/model.keras").get_weights()
+               for run in ("straight", "resumed")}
+    assert len(weights["straight"]) == len(weights["resumed"]) > 4
+    for a, b in zip(weights["straight"], weights["resumed"]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(features):
