@@ -358,6 +358,7 @@ class ProbesConfig:
     gain_max: float
     midi_low: int
     midi_high: int
+    detunes_per_semitone: int
     noises: tuple[str, ...]
     snr_db: tuple[int, ...]
     reverb: bool
@@ -376,7 +377,7 @@ def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
         clip_samples=prepare.get("clip_samples", int, low=64),
         gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
         midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
-        noises=tuple(noises), snr_db=s.int_list("snr_db", -20, 80), reverb=s.get("reverb", bool),
+        detunes_per_semitone=s.get("detunes_per_semitone", int, low=1, high=100), noises=tuple(noises), snr_db=s.int_list("snr_db", -20, 80), reverb=s.get("reverb", bool),
         unvoiced_per_kind=s.get("unvoiced_per_kind", int, low=0))
     if config.midi_low > config.midi_high:
         raise s.fail("midi_low", f"{config.midi_low} is above probes.midi_high {config.midi_high}")

@@ -54,6 +54,12 @@ def conditions(config: ProbesConfig) -> list[tuple[str, float, bool]]:
     return [(kind, snr, reverb) for reverb in ((False, True) if config.reverb else (False,)) for kind, snr in dry]
 
 
+def detune(stratum: int, strata: int, draw: np.random.Generator) -> float:
+    """A random offset in semitones within the `stratum`-th of `strata` equal parts of [−0.5, 0.5): several
+    probes per semitone spread over its whole width."""
+    return (stratum + draw.random()) / strata - 0.5
+
+
 def plan_probes(config: ProbesConfig) -> list[list[ProbeSpec]]:
     """Probe specs grouped one shard per family (the unvoiced kinds share the last shard); ids are global."""
     shards: list[list[ProbeSpec]] = []
@@ -62,9 +68,11 @@ def plan_probes(config: ProbesConfig) -> list[list[ProbeSpec]]:
         shard = []
         for kind, snr, reverb in conditions(config):
             for midi_note in range(config.midi_low, config.midi_high + 1):
-                offset = rng(config.seed, "probe-detune", next_id).uniform(-0.5, 0.5)
-                shard.append(ProbeSpec(next_id, family, kind, snr, reverb, midi_note, float(midi_to_hz(midi_note + offset))))
-                next_id += 1
+                for stratum in range(config.detunes_per_semitone):
+                    offset = detune(stratum, config.detunes_per_semitone, rng(config.seed, "probe-detune", next_id))
+                    shard.append(ProbeSpec(next_id, family, kind, snr, reverb, midi_note,
+                                           float(midi_to_hz(midi_note + offset))))
+                    next_id += 1
         shards.append(shard)
     unvoiced = []
     for kind in UNVOICED_KINDS:

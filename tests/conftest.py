@@ -23,12 +23,12 @@ def default_params() -> dict:
 
 def tiny_params(base: dict, **render) -> dict:
     """The project's params with a few notes: 2 programs per octave over A3..B4, one detune each; probes over
-    the same range; 64 synthetic clips; one epoch for each leave-one-soundfont-out run."""
+    the same range, one per semitone; 64 synthetic clips; one epoch for each leave-one-soundfont-out run."""
     params = copy.deepcopy(base)
     params["render"].update(dict(programs_per_octave=2, midi_low=57, midi_high=71, detunes_per_note=1,
                                  notes_per_shard=8))
     params["render"].update(render)
-    params["probes"].update(midi_low=57, midi_high=71, unvoiced_per_kind=4)
+    params["probes"].update(midi_low=57, midi_high=71, detunes_per_semitone=1, unvoiced_per_kind=4)
     params["synthesize"].update(clips=64, clips_per_shard=32)
     params["loso"]["epochs"] = 1
     return params

@@ -122,7 +122,7 @@ def test_reverb_keeps_the_clip_length_and_adds_a_tail():
 @pytest.fixture
 def config(default_params):
     params = yaml.safe_load(yaml.safe_dump(default_params))
-    params["probes"].update(midi_low=45, midi_high=47, unvoiced_per_kind=2)
+    params["probes"].update(midi_low=45, midi_high=47, detunes_per_semitone=1, unvoiced_per_kind=2)
     return params, probes_config(params)
 
 
@@ -137,6 +137,17 @@ def test_plan_covers_every_family_condition_and_semitone(config):
     assert all(abs(1200 * np.log2(s.f0_hz / (440 * 2 ** ((s.midi_note - 69) / 12)))) <= 50 for s in voiced)
     assert [s.family for s in shards[-1]] == [kind for kind in UNVOICED_KINDS for _ in range(2)]
     assert [s.probe_id for shard in shards for s in shard] == list(range(len(voiced) + 10))
+
+
+def test_several_probes_per_semitone_spread_over_its_width(config):
+    params, one = config
+    params["probes"]["detunes_per_semitone"] = 3
+    three = probes_config(params)
+    voiced = [spec for shard in plan_probes(three)[:-1] for spec in shard]
+    assert len(voiced) == 3 * len([spec for shard in plan_probes(one)[:-1] for spec in shard])
+    cents = np.array([1200 * np.log2(s.f0_hz / (440 * 2 ** ((s.midi_note - 69) / 12))) for s in voiced]).reshape(-1, 3)
+    assert np.all(cents[:, 0] < -50 / 3) and np.all(np.abs(cents[:, 1]) < 50 / 3) and np.all(cents[:, 2] >= 50 / 3)
+    assert np.all(np.abs(cents) <= 50) and len({s.probe_id for s in voiced}) == len(voiced)
 
 
 def test_probe_levels_follow_training_gains_and_unvoiced_kinds_have_no_period(config):
