@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, probes_config
-from pitchpipe.notes import midi_to_hz
+from pitchpipe.notes import cents_between, midi_to_hz
 from pitchpipe.pitch import refine_near
 from pitchpipe.probes import UNVOICED_KINDS, plan_probes, probe_audio, run_probes
 from pitchpipe.tones import (HARMONIC_FAMILIES, MIN_RESIDUE_PARTIALS, add_noise, additive_tone, can_remove_fundamental,
@@ -145,7 +145,7 @@ def test_several_probes_per_semitone_spread_over_its_width(config):
     three = probes_config(params)
     voiced = [spec for shard in plan_probes(three)[:-1] for spec in shard]
     assert len(voiced) == 3 * len([spec for shard in plan_probes(one)[:-1] for spec in shard])
-    cents = np.array([1200 * np.log2(s.f0_hz / (440 * 2 ** ((s.midi_note - 69) / 12))) for s in voiced]).reshape(-1, 3)
+    cents = cents_between([s.f0_hz for s in voiced], midi_to_hz(np.array([s.midi_note for s in voiced]))).reshape(-1, 3)
     assert np.all(cents[:, 0] < -50 / 3) and np.all(np.abs(cents[:, 1]) < 50 / 3) and np.all(cents[:, 2] >= 50 / 3)
     assert np.all(np.abs(cents) <= 50) and len({s.probe_id for s in voiced}) == len(voiced)
 
