@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 from scipy.signal import resample_poly
 
 
@@ -37,6 +38,9 @@ def fft_peak_hz(clips: np.ndarray, sample_rate: float, fmin: float = 30.0, fmax:
     return (peak + offset) * sample_rate / nfft
 
 
+YIN_CHUNK_CLIPS = 256  # clips per FFT batch: bounds memory (a whole evaluation set at once needs gigabytes)
+
+
 def yin_hz(clips: np.ndarray, sample_rate: float, fmin: float = 50.0, fmax: float = 4500.0,
            threshold: float = 0.15, oversample: int = 1) -> np.ndarray:
     """YIN fundamental estimate per clip (de Cheveigné & Kawahara 2002), NaN where nothing is periodic.
@@ -52,11 +56,22 @@ def yin_hz(clips: np.ndarray, sample_rate: float, fmin: float = 50.0, fmax: floa
     n = clips.shape[1]
     max_lag = min(int(np.ceil(sample_rate / fmin)) + 1, n // 2)
     min_lag = max(2, int(np.floor(sample_rate / fmax)))
+    if len(clips) == 0:
+        return np.empty(0)
+    return np.concatenate([_yin_periods(clips[start:start + YIN_CHUNK_CLIPS], sample_rate, min_lag, max_lag, threshold)
+                           for start in range(0, len(clips), YIN_CHUNK_CLIPS)])
+
+
+def _yin_periods(clips: np.ndarray, sample_rate: float, min_lag: int, max_lag: int, threshold: float) -> np.ndarray:
+    """yin_hz on one chunk of clips."""
+    n = clips.shape[1]
     window = n - max_lag
-    size = 1 << int(np.ceil(np.log2(n + window)))
-    spectrum_full = np.fft.rfft(clips, size, axis=1)
-    spectrum_head = np.fft.rfft(clips[:, :window], size, axis=1)
-    correlation = np.fft.irfft(spectrum_full * np.conj(spectrum_head), size, axis=1)[:, :max_lag + 1]
+    # Lags 0..max_lag of a `window`-sample head against the clip never reach past sample n - 1, so an FFT of
+    # n points (rounded up to a fast size) computes them without wrap-around.
+    size = scipy.fft.next_fast_len(n, real=True)
+    spectrum_full = scipy.fft.rfft(clips, size, axis=1)
+    spectrum_head = scipy.fft.rfft(clips[:, :window], size, axis=1)
+    correlation = scipy.fft.irfft(spectrum_full * np.conj(spectrum_head), size, axis=1)[:, :max_lag + 1]
     energy = np.cumsum(np.pad(clips ** 2, ((0, 0), (1, 0))), axis=1)
     lag = np.arange(max_lag + 1)
     energy_head = energy[:, window:window + 1]
@@ -69,17 +84,13 @@ def yin_hz(clips: np.ndarray, sample_rate: float, fmin: float = 50.0, fmax: floa
     normalised = np.nan_to_num(normalised, nan=1.0, posinf=1.0)
     search = normalised[:, min_lag:max_lag]
     below = search < threshold
-    # first local minimum after the first crossing under the threshold
-    first_below = np.where(below.any(axis=1), below.argmax(axis=1), -1)
-    best = np.empty(len(clips), dtype=int)
-    for row, start in enumerate(first_below):
-        if start < 0:
-            best[row] = search[row].argmin()
-            continue
-        position = start
-        while position + 1 < search.shape[1] and search[row, position + 1] < search[row, position]:
-            position += 1
-        best[row] = position
+    # the first local minimum from the first crossing under the threshold: the first position at or after the
+    # crossing whose right neighbour is not lower (else the global minimum)
+    first_below = below.argmax(axis=1)
+    position = np.arange(search.shape[1])
+    not_descending = np.append(search[:, 1:] >= search[:, :-1], np.ones((len(clips), 1), dtype=bool), axis=1)
+    dip = (not_descending & (position >= first_below[:, None])).argmax(axis=1)
+    best = np.where(below.any(axis=1), dip, search.argmin(axis=1))
     tau = best + min_lag
     rows = np.arange(len(clips))
     inner = (tau > 1) & (tau < max_lag)
