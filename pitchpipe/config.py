@@ -309,6 +309,7 @@ class TrainConfig:
     pitch_low_midi: float
     pitch_high_midi: float
     frontend: str = "fixed"
+    ema_momentum: float = 0.0
 
 
 ARCHITECTURES = ("harmonic", "compact", "original", "frontend")
@@ -331,7 +332,8 @@ def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
         bin_cents=s.get("bin_cents", float, low=1.0, high=100.0), blur_cents=s.get("blur_cents", float, low=1.0, high=200.0),
         pitch_low_midi=render.get("midi_low", int, low=0, high=127) - margin,
         pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin,
-        frontend=s.get("frontend", str, default="fixed"))
+        frontend=s.get("frontend", str, default="fixed"),
+        ema_momentum=s.get("ema_momentum", float, default=0.0, low=0.0, high=0.9999))
     if config.frontend not in FRONTENDS:
         raise s.fail("frontend", f"{config.frontend!r} is not one of {', '.join(FRONTENDS)}")
     if config.head not in ("hz", "cents", "bins"):

@@ -172,7 +172,9 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout,
                           config.frontend)
             loss = "binary_crossentropy" if config.head == "bins" else "mse"
-            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
+            # with ema_momentum, fit ends by putting the moving average of the weights in place of the last step's
+            averaging = dict(use_ema=True, ema_momentum=config.ema_momentum) if config.ema_momentum else {}
+            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, **averaging), loss=loss,
                           metrics=[] if config.head == "bins" else ["mae"])
             initial_epoch = 0
     train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed,

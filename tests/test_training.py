@@ -111,6 +111,31 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(features, t
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_saved_model_is_the_moving_average_of_an_unchanged_training(features, tmp_path):
+    """ema_momentum changes what is saved at the end, not the steps: the same epoch checkpoints and validation
+    scores as without it, and a saved model that differs from the last step's weights."""
+    import keras
+
+    folder, params = features
+    runs = {}
+    for momentum in (0.0, 0.9):
+        changed = json.loads(json.dumps(params))
+        changed["train"]["ema_momentum"] = momentum
+        run = run_train(folder, changed, 2, "tensorflow", out=tmp_path / str(momentum))
+        assert run.returncode == 0, run.stderr[-3000:]
+        out = tmp_path / str(momentum)
+        runs[momentum] = {name: keras.saving.load_model(out / path).get_weights()
+                          for name, path in (("saved", "models/model.keras"), ("last_step", "checkpoints/checkpoint.keras"))}
+        runs[momentum]["scores"] = (out / "live/plots/metrics/eval/rpa50.tsv").read_text()
+    assert runs[0.0]["scores"] == runs[0.9]["scores"]
+    for plain, averaged in zip(runs[0.0]["last_step"], runs[0.9]["last_step"]):
+        np.testing.assert_array_equal(plain, averaged)
+    for plain_saved, plain_last in zip(runs[0.0]["saved"], runs[0.0]["last_step"]):
+        np.testing.assert_array_equal(plain_saved, plain_last)
+    kernels = [(saved, last) for saved, last in zip(runs[0.9]["saved"], runs[0.9]["last_step"]) if saved.ndim == 3]
+    assert kernels and all(np.abs(saved - last).max() > 1e-4 for saved, last in kernels)
+
+
 def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(features):
     folder, params = features
     first = run_train(folder, params, 1, "jax")
