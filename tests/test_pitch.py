@@ -5,7 +5,7 @@ import numpy as np
 
 from pitchpipe.notes import cents_between
 from pitchpipe.pitch import YIN_CHUNK_CLIPS, fft_peak_hz, yin_hz
-from pitchpipe.tones import add_noise, additive_tone, family_amplitudes, noise, partial_count
+from pitchpipe.tones import add_noise, additive_tone, family_tone, noise
 
 RATE = 16000
 SAMPLES = 5280
@@ -31,8 +31,7 @@ def yin_reference(clip: np.ndarray, sample_rate: float, fmin: float, fmax: float
 
 
 def tones(f0s, draw, family="sawtooth"):
-    return np.array([additive_tone(f0, SAMPLES, RATE, family_amplitudes(family, partial_count(f0, RATE), draw), draw)
-                     for f0 in f0s])
+    return np.array([family_tone(family, f0, SAMPLES, RATE, draw) for f0 in f0s])
 
 
 def test_yin_equals_the_time_domain_reference_on_tones_and_noise():
