@@ -41,9 +41,8 @@ def probe_rows(breakdown: dict) -> list[tuple[str, float, float]]:
 
 def loso_rows(loso_dir: Path, reports_dir: Path) -> list[tuple[str, float, float]]:
     rows = []
-    for metrics in sorted((reports_dir / "loso").glob("*.json")):
-        font = metrics.stem
-        rows.append((f"{font} left out: RPA50", 0.97, rpa(json.loads(metrics.read_text()))))
+    for font, scores in json.loads((reports_dir / "loso.json").read_text()).items():
+        rows.append((f"{font} left out: RPA50", 0.97, rpa(scores)))
         octaves = json.loads((loso_dir / font / "breakdown.json").read_text())["octave"]
         lead = min(rpa(scores) - rpa(scores, "yin") for scores in octaves.values())
         rows.append((f"{font} left out: worst octave's lead over YIN (RPA50)", 0.0, lead))

@@ -405,6 +405,15 @@ def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> Tra
     return config
 
 
+def loso_configs(params: dict, source: str = "params.yaml") -> dict[str, TrainConfig]:
+    """{soundfont: its leave-one-soundfont-out training config} for every entry of `loso.held_out`."""
+    s = _Section(source, "loso", params.get("loso"))
+    held = s.get("held_out", list)
+    if not held or len(set(map(str, held))) != len(held):
+        raise s.fail("held_out", f"needs one or more soundfonts, each once (have {held})")
+    return {font: loso_config(params, font, source) for font in held}
+
+
 @dataclass(frozen=True)
 class SynthesizeConfig:
     seed: int

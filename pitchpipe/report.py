@@ -341,10 +341,9 @@ def frontend_kernels_figure(models_dir: Path):
 
 def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]:
     """{soundfont left out: (headline per estimator, breakdown)} for every leave-one-soundfont-out run present."""
-    runs = {}
-    for path in sorted((reports_dir / "loso").glob("*.json")):
-        runs[path.stem] = (json.loads(path.read_text()), json.loads((loso_dir / path.stem / "breakdown.json").read_text()))
-    return runs
+    path = reports_dir / "loso.json"
+    scores = json.loads(path.read_text()) if path.exists() else {}
+    return {font: (overall, json.loads((loso_dir / font / "breakdown.json").read_text())) for font, overall in scores.items()}
 
 
 def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,

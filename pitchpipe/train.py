@@ -7,6 +7,7 @@ import json
 import os
 import random
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def configure_devices() -> str:
     if backend == "tensorflow":
         import tensorflow as tf
         gpus = len(tf.config.list_physical_devices("GPU"))
+        for gpu in tf.config.list_physical_devices("GPU"):  # take memory as needed: processes may share a GPU
+            tf.config.experimental.set_memory_growth(gpu, True)
         if not gpus:
             tf.config.experimental.enable_op_determinism()  # same seed, same metrics on CPU
     elif backend == "jax":
@@ -133,9 +136,10 @@ def codec_for(config: TrainConfig, featurize: dict) -> PitchCodec:
 
 
 def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path, live_dir: str | Path,
-          checkpoint_dir: str | Path, exclude: dict[str, str] | None = None) -> dict:
+          checkpoint_dir: str | Path, exclude: dict[str, str] | None = None, label: str | None = None) -> dict:
     """Fit and save a model on the train split (rows matching `exclude`, e.g. {"soundfont": "TimGM6mb"},
-    left out of train and validation); returns the last epoch's logs."""
+    left out of train and validation); returns the last epoch's logs. With a `label`, one line per epoch that
+    starts with it replaces Keras's progress output (runs side by side stay legible)."""
     import keras
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
@@ -188,6 +192,9 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             if batch == 0:  # TensorFlow patches malloc when the first epoch's batches start flowing
                 restore_malloc_thresholds()
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.monotonic()
+
         def on_epoch_end(self, epoch, logs=None):
             # one pass over the validation set gives the loss and the musical scores (a second, Keras's own
             # validation_data pass at the training batch size, cost about 2 s an epoch)
@@ -201,6 +208,10 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
             self.model.save(checkpoint)
             state_file.write_text(json.dumps({"config": fingerprint, "epoch": epoch + 1,
                                               "random_state": random_state(self.model)}))
+            if label:
+                print(f"{label}: epoch {epoch + 1}/{config.epochs} - {time.monotonic() - self.started:.0f}s - "
+                      f"loss: {logs['loss']:.4g} - val_loss: {logs['val_loss']:.4g} - val_rpa50: {logs['val_rpa50']:.4f}",
+                      flush=True)
 
     with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, resume=resume) as live:
         live.step = initial_epoch  # DVCLive cannot tell "one epoch done" from "none" on resume
@@ -208,7 +219,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         if resume:  # last: nothing may draw from Python's `random` between this and `fit`
             restore_random_state(model, state["random_state"])
         history = model.fit(train_batches, epochs=config.epochs,
-                            initial_epoch=initial_epoch, verbose=1 if sys.stdout.isatty() else 2,  # progress bars only on a terminal
+                            initial_epoch=initial_epoch, verbose=0 if label else 1 if sys.stdout.isatty() else 2,  # bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
     meta = {"codec": codec.to_json(), "featurize": featurize,
             "input_shape": list(shape), "clip_samples": int(schema_metadata[b"clip_samples"]),

@@ -1,23 +1,24 @@
-"""DVC stage `loso@SOUNDFONT`: train without SOUNDFONT, score on all its clips → loso/SOUNDFONT/, reports/loso/."""
+"""DVC stage `loso`: for each soundfont in loso.held_out, train without it and score on all its clips → loso/FONT/,
+reports/loso.json."""
 
 from pathlib import Path
 
 from pitchpipe import stage
-from pitchpipe.config import loso_config, read_params
+from pitchpipe.config import loso_configs, read_params
+from pitchpipe.loso import run_all
 
 
 def main() -> None:
     parser = stage.parser(__doc__)
-    parser.add_argument("--held-out", required=True, help="soundfont name (file stem) to leave out of training")
     parser.add_argument("--features", default="data/features")
     parser.add_argument("--clips", default="data/clips")
+    parser.add_argument("--out", default="loso")
+    parser.add_argument("--metrics", default="reports/loso.json")
     parser.add_argument("--checkpoints", default="checkpoints", help="runtime folder for resumable training")
     args = parser.parse_args()
-    config = loso_config(read_params(args.params), args.held_out, args.params)
-    from pitchpipe.loso import run_loso  # imports Keras: only once the params are known to be good
-
-    run_loso(config, args.held_out, Path(args.features), Path(args.clips), Path("loso") / args.held_out,
-             Path("reports/loso") / f"{args.held_out}.json", Path(args.checkpoints) / f"loso-{args.held_out}")
+    configs = loso_configs(read_params(args.params), args.params)
+    run_all(configs, Path(args.features), Path(args.clips), Path(args.out), Path(args.metrics), Path(args.checkpoints),
+            args.workers)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from test_dvc_pipeline import ran_stages
 
 from pitchpipe.shards import read_array
 
-LOSO = {"loso@TimGM6mb", "loso@FluidR3_GM"}
+LOSO = {"loso"}
 ALL_STAGES = {"check_params", "render", "prepare", "synthesize", "featurize", "probes", "train", "evaluate", *LOSO,
               "learn_stft", "report"}
 

@@ -173,6 +173,33 @@ def test_left_out_soundfont_never_reaches_training(features):
         assert sorted(np.concatenate([batches[i][1] for i in range(len(batches))]).ravel()) == fluid_f0
 
 
+def test_leave_one_soundfont_out_runs_do_not_depend_on_the_worker_count(features, tmp_path):
+    """Both runs side by side (2 workers) or one after the other (1 worker, in the stage's own process): the same
+    scores and bit-identical models, because every run is single-threaded either way."""
+    import keras
+
+    folder, params = features
+    params = json.loads(json.dumps(params))
+    params["train"]["batch_size"] = 16
+    write_params(params, tmp_path / "params.yaml")
+    for workers in (1, 2):
+        out = tmp_path / str(workers)
+        run = subprocess.run([sys.executable, str(ROOT / "stages/loso.py"), "--params", str(tmp_path / "params.yaml"),
+                              "--workers", str(workers), "--features", str(folder / "features"),
+                              "--clips", str(folder / "clips"), "--out", str(out / "loso"),
+                              "--metrics", str(out / "loso.json"), "--checkpoints", str(out / "checkpoints")],
+                             cwd=tmp_path, env=dict(os.environ, CI="1"), capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert all(f"{font} left out: epoch 1/1" in run.stdout for font in ("TimGM6mb", "FluidR3_GM")), run.stdout
+    assert (tmp_path / "1/loso.json").read_text() == (tmp_path / "2/loso.json").read_text()
+    for font in ("TimGM6mb", "FluidR3_GM"):
+        one, two = (keras.saving.load_model(tmp_path / str(w) / "loso" / font / "model/model.keras").get_weights()
+                    for w in (1, 2))
+        assert len(one) == len(two) > 4
+        for a, b in zip(one, two):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_loso_config_takes_its_epochs_and_checks_the_soundfont(default_params):
     from pitchpipe.config import ParamsError, loso_config
 
