@@ -18,9 +18,9 @@ from pitchpipe.parallel import Progress, map_shards
 ONE_THREAD = {
     "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",  # TensorFlow
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",  # PyTorch, numpy
-    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",  # JAX on a CPU
     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # JAX on a GPU: several processes share its memory
 }
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # JAX on a CPU
 
 
 def run_loso(task: tuple[TrainConfig, str, Path, Path, Path, Path]) -> dict:
@@ -42,6 +42,7 @@ def run_all(configs: dict[str, TrainConfig], features_dir: Path, clips_dir: Path
             checkpoints_dir: Path, workers: int | None = None) -> dict:
     """Every soundfont's run ({soundfont: its training config}); {soundfont: headline scores} into `metrics_path`."""
     os.environ.update(ONE_THREAD)  # before any worker imports TensorFlow, the in-process one (workers=1) included
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_ONE_THREAD}".strip()
     tasks = [(config, font, features_dir, clips_dir, loso_dir / font, checkpoints_dir / f"loso-{font}")
              for font, config in configs.items()]
     progress = Progress("leave-one-soundfont-out", len(tasks), unit="runs")
