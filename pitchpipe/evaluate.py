@@ -3,7 +3,6 @@ test split, the probe set (sounds no soundfont made, voiced and unvoiced) and a 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pyarrow.parquet as pq
 
 from pitchpipe.dataset import load_split
 from pitchpipe.errors import DataError
-from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded
+from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, write_json
 from pitchpipe.notes import hz_to_midi
 from pitchpipe.pitch import fft_peak_hz, yin_hz
 from pitchpipe.saved_model import PitchModel, load_pitch_model
@@ -133,11 +132,6 @@ def evaluate_held_out(model: PitchModel, features_dir: Path, clips_dir: Path, so
     audio = clip_audio(clips_dir, SPLITS, labels["clip_id"])
     overall, groups, _, _ = score_clips(model, features[held], audio, labels)
     return {"overall": overall, "breakdown": groups}
-
-
-def write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rounded(value), indent=1, sort_keys=True) + "\n")
 
 
 def write_predictions(path: Path, labels: dict[str, np.ndarray], estimates: dict[str, np.ndarray],

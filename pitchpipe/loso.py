@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from pitchpipe.config import TrainConfig
+from pitchpipe.metrics import write_json
 from pitchpipe.parallel import Progress, map_shards
 
 ONE_THREAD = {
@@ -26,7 +27,7 @@ XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thread
 def run_loso(task: tuple[TrainConfig, str, Path, Path, Path, Path]) -> dict:
     """One soundfont's run: model, training log and breakdown into its work folder; returns its headline scores
     per estimator."""
-    from pitchpipe.evaluate import evaluate_held_out, write_json
+    from pitchpipe.evaluate import evaluate_held_out
     from pitchpipe.saved_model import load_pitch_model
     from pitchpipe.train import train
 
@@ -48,7 +49,5 @@ def run_all(configs: dict[str, TrainConfig], features_dir: Path, clips_dir: Path
     progress = Progress("leave-one-soundfont-out", len(tasks), unit="runs")
     scores = dict(zip(configs, map_shards(run_loso, tasks, progress, count=lambda _: 1, workers=workers)))
     progress.finish()
-    from pitchpipe.evaluate import write_json
-
     write_json(metrics_path, scores)
     return scores

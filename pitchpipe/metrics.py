@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from pitchpipe.notes import cents_between
@@ -88,3 +91,9 @@ def reliability(confidence: np.ndarray, predicted_hz: np.ndarray, true_hz: np.nd
     which = np.minimum((np.asarray(confidence) * bins).astype(int), bins - 1)
     return [{"confidence": (k + 0.5) / bins, "count": int((which == k).sum()),
              "rpa_50c": float(correct[which == k].mean()) if (which == k).any() else None} for k in range(bins)]
+
+
+def write_json(path: Path, value) -> None:
+    """`value`, rounded, as indented JSON with sorted keys: the same scores give the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rounded(value), indent=1, sort_keys=True) + "\n")

@@ -30,9 +30,10 @@ def configure_devices() -> str:
     gpus = 0
     if backend == "tensorflow":
         import tensorflow as tf
-        gpus = len(tf.config.list_physical_devices("GPU"))
-        for gpu in tf.config.list_physical_devices("GPU"):  # take memory as needed: processes may share a GPU
+        devices = tf.config.list_physical_devices("GPU")
+        for gpu in devices:  # take memory as needed: processes may share a GPU
             tf.config.experimental.set_memory_growth(gpu, True)
+        gpus = len(devices)
         if not gpus:
             tf.config.experimental.enable_op_determinism()  # same seed, same metrics on CPU
     elif backend == "jax":
