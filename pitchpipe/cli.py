@@ -1,7 +1,7 @@
 """The `pitchpipe` command.
 
     pitchpipe predict INPUT... [--model DIR] [--hop SECONDS] [--recursive] [--out FILE | --out-dir DIR]
-                      [--format csv|json] [--fmin HZ] [--fmax HZ] [--smooth WINDOWS] [--plot]
+                      [--format csv|json] [--fmin HZ] [--fmax HZ] [--smooth FRAMES] [--plot] [--notes] [-v]
     pitchpipe publish [--to s3://bucket/prefix] [--site DIR] [--public | --public-policy] [--endpoint-url URL]
 """
 
@@ -38,16 +38,21 @@ def run_publish(parser: argparse.ArgumentParser, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pitchpipe.predict import HOP_SECONDS
+    from pitchpipe.predict import HOP_SECONDS, MODEL_ENV
 
     parser = argparse.ArgumentParser(prog="pitchpipe")
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser("predict", help="estimate the pitch of recordings, one row per window",
                                   description="Pitch tracks of audio files (WAV, FLAC, OGG, MP3: anything libsndfile "
-                                              "reads), one row per 0.33 s window at its centre time.")
+                                              "reads): a row every 10 ms frame (the tracker) or every 0.33 s "
+                                              "window's centre (a note model).")
     predict.add_argument("inputs", nargs="+", help="files, folders (with --recursive) or glob patterns")
-    predict.add_argument("--model", type=Path, default=Path("models"), help="folder with model.keras and model.json")
-    predict.add_argument("--hop", type=float, default=HOP_SECONDS, help=f"seconds between windows (default {HOP_SECONDS})")
+    predict.add_argument("--model", type=Path, default=None,
+                         help="folder with model.keras and model.json: a tracker or a note model (default: "
+                              f"${MODEL_ENV}, else ./tracker, else ./models)")
+    predict.add_argument("--hop", type=float, default=None,
+                         help="seconds between rows (default: every 10 ms frame of the tracker; a note model's "
+                              f"window every {HOP_SECONDS} s)")
     predict.add_argument("--recursive", "-r", action="store_true", help="read the audio files in folders and below them")
     where = predict.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, help="one file for all inputs (default: standard output)")
@@ -57,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--fmax", type=float, help="highest pitch to report, Hz")
     predict.add_argument("--smooth", type=int, default=0, metavar="WINDOWS",
                          help="running median over this many windows, for pitch tracks (default 0: off)")
+    predict.add_argument("--notes", action="store_true",
+                         help="also write <name>.notes.csv (onset, offset, MIDI note, cents off) and <name>.mid")
+    predict.add_argument("--verbose", "-v", action="store_true", help="say which model is used")
     predict.add_argument("--plot", action="store_true",
                          help="also write <name>.f0.png: the pitch track over the spectrum (into --out-dir, else beside --out or here)")
     publish = commands.add_parser("publish", help="upload the static report to an S3 bucket")
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_predict(parser: argparse.ArgumentParser, args) -> int:
-    from pitchpipe.predict import TrackOptions
+    from pitchpipe.predict import TrackOptions, model_dir
     from pitchpipe.predict_cli import predict_command
     from pitchpipe.quiet import quiet_tensorflow
 
@@ -86,8 +94,9 @@ def run_predict(parser: argparse.ArgumentParser, args) -> int:
         options = TrackOptions(args.hop, args.fmin, args.fmax, args.smooth, with_spectrum=args.plot)
     except ValueError as error:
         parser.error(str(error))
-    return predict_command(args.inputs, args.model, options, recursive=args.recursive, out=args.out,
-                           out_dir=args.out_dir, output_format=args.format, plot=args.plot)
+    return predict_command(args.inputs, model_dir(args.model), options, recursive=args.recursive, out=args.out,
+                           out_dir=args.out_dir, output_format=args.format, plot=args.plot, notes=args.notes,
+                           verbose=args.verbose)
 
 
 if __name__ == "__main__":

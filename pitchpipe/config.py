@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from dataclasses import dataclass, field
@@ -161,8 +162,8 @@ def _seed(params: dict, source: str) -> int:
     return _Section(source, TOP, params).get("seed", int, low=0)
 
 
-def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
-    s = _Section(source, "render", params.get("render"))
+def _instruments(s: _Section) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """(soundfonts, programs, excluded programs) of the render section: what the phrases stage reads too."""
     soundfonts = s.get("soundfonts", list)
     if not soundfonts:
         raise s.fail("soundfonts", "needs at least one soundfont")
@@ -175,8 +176,14 @@ def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
     explicit_excluded = sorted(set(programs) & set(excluded)) if programs_value != "all" else []
     if explicit_excluded:
         raise s.fail("programs", f"{explicit_excluded} are listed in render.excluded_programs (their pitch does not match their label)")
+    return tuple(soundfonts), programs, excluded
+
+
+def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
+    s = _Section(source, "render", params.get("render"))
+    soundfonts, programs, excluded = _instruments(s)
     config = RenderConfig(
-        seed=_seed(params, source), soundfonts=tuple(soundfonts), programs=programs,
+        seed=_seed(params, source), soundfonts=soundfonts, programs=programs,
         programs_per_octave=s.get("programs_per_octave", int, low=0, high=128),
         excluded_programs=excluded,
         midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
@@ -310,6 +317,7 @@ class TrainConfig:
     pitch_high_midi: float
     frontend: str = "fixed"
     ema_momentum: float = 0.0
+    filters: int = 32  # the tracker's convolution width
 
 
 ARCHITECTURES = ("harmonic", "compact", "original", "frontend")
@@ -484,7 +492,169 @@ def learn_stft_config(params: dict, source: str = "params.yaml") -> LearnStftCon
     return config
 
 
-SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso", "learn_stft")
+@dataclass(frozen=True)
+class PhrasesConfig:
+    """Melodies for the frame-level tracker: FluidSynth phrases (`rendered`, the render section's soundfonts and
+    programs) and synthetic ones (`synthetic`), `seconds` long, labelled every `hop` samples. `seed` is the
+    training seed for `phrases` and probes.seed for `melody_probes` (then only synthetic phrases, no split)."""
+
+    seed: int
+    sample_rate: int
+    hop: int
+    seconds: float
+    rendered: int
+    synthetic: int
+    phrases_per_shard: int
+    midi_low: int
+    midi_high: int
+    note_seconds_min: float
+    note_seconds_max: float
+    rest_prob: float
+    legato_prob: float
+    vibrato_prob: float
+    glide_prob: float
+    voice_prob: float
+    split: dict[str, float]
+    augment: AugmentConfig
+    soundfonts: tuple[str, ...] = ()
+    programs: tuple[int, ...] = ()
+    gain_min: float = 0.2
+    gain_max: float = 1.0
+
+
+@dataclass(frozen=True)
+class FramesConfig:
+    """The tracker's input: one multi-resolution analysis of the whole file (a decimation pyramid of `levels`
+    octave-spaced sample rates, the same `window` at each, so low bins get long windows), sampled like the
+    harmonic representation at each bin's harmonics every `hop` samples, in dB below the loudest partial within
+    ±`reference_seconds`, with the frames at `context` offsets stacked as channels."""
+
+    sample_rate: int
+    hop: int
+    window: int
+    level_below_midi: tuple[float, ...]  # bins below the k-th value read level k + 1 (sample rate / 2^(k+1))
+    midi_low: float
+    midi_high: float
+    bins_per_semitone: int
+    harmonics: tuple[float, ...]
+    floor_db: float
+    reference_seconds: float
+    context: tuple[int, ...]
+    train_frame_stride: int
+    dtype: str = "float16"
+    representation: str = "frames"
+
+
+def _harmonics(section: _Section) -> tuple[float, ...]:
+    harmonics = section.get("harmonics", list)
+    for index, value in enumerate(harmonics):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
+            raise section.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
+    if 1 not in harmonics:
+        raise section.fail("harmonics", "must include 1 (the pitch itself)")
+    return tuple(float(h) for h in harmonics)
+
+
+def _split(section: _Section) -> dict[str, float]:
+    split = section.get("split", dict)
+    if set(split) != {"train", "val", "test"}:
+        raise section.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
+    for name, fraction in split.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise section.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
+    if abs(sum(split.values()) - 1.0) > 1e-6:
+        raise section.fail("split", f"fractions sum to {sum(split.values())}, not 1")
+    return {name: float(split[name]) for name in ("train", "val", "test")}
+
+
+def frames_config(params: dict, source: str = "params.yaml") -> FramesConfig:
+    s = _Section(source, "frames", params.get("frames"))
+    prepare = _Section(source, "prepare", params.get("prepare"))
+    edges = s.get("level_below_midi", list)
+    for index, value in enumerate(edges):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise s.fail(f"level_below_midi[{index}]", f"{value!r} is not a MIDI number")
+    if list(edges) != sorted(edges, reverse=True):
+        raise s.fail("level_below_midi", f"{edges} must go down: each level below the last")
+    context = s.get("context", list)
+    if 0 not in context or any(isinstance(c, bool) or not isinstance(c, int) or abs(c) > 50 for c in context):
+        raise s.fail("context", f"{context} must be whole frame offsets within ±50, including 0")
+    config = FramesConfig(
+        sample_rate=prepare.get("sample_rate", int, low=4000, high=96000), hop=s.get("hop", int, low=8, high=4096),
+        window=s.get("window", int, low=64, high=8192), level_below_midi=tuple(float(e) for e in edges),
+        midi_low=s.get("midi_low", float, low=0.0, high=127.0), midi_high=s.get("midi_high", float, low=0.0, high=140.0),
+        bins_per_semitone=s.get("bins_per_semitone", int, low=1, high=20), harmonics=_harmonics(s),
+        floor_db=s.get("floor_db", float, low=-200.0, high=-10.0),
+        reference_seconds=s.get("reference_seconds", float, low=0.0, high=10.0), context=tuple(context),
+        train_frame_stride=s.get("train_frame_stride", int, low=1, high=100))
+    if config.midi_low >= config.midi_high:
+        raise s.fail("midi_low", f"{config.midi_low} must be below frames.midi_high {config.midi_high}")
+    if config.hop % 2 ** len(edges):
+        raise s.fail("hop", f"{config.hop} must be a multiple of {2 ** len(edges)} (one hop at every level of the pyramid)")
+    s.finish()
+    return config
+
+
+def phrases_config(params: dict, source: str = "params.yaml", section: str = "phrases") -> PhrasesConfig:
+    """The `phrases` section, or `melody_probes` (its own seed and counts, the rest from `phrases`)."""
+    s = _Section(source, "phrases", params.get("phrases"))
+    prepare = _Section(source, "prepare", params.get("prepare"))
+    soundfonts, programs = (), ()
+    if section == "phrases":  # the probes are synthetic only
+        soundfonts, programs, excluded = _instruments(_Section(source, "render", params.get("render")))
+        programs = tuple(p for p in programs if p not in excluded)
+    config = PhrasesConfig(
+        seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
+        hop=_Section(source, "frames", params.get("frames")).get("hop", int, low=8, high=4096),
+        seconds=s.get("seconds", float, low=0.5, high=60.0), rendered=s.get("rendered", int, low=0),
+        synthetic=s.get("synthetic", int, low=0), phrases_per_shard=s.get("phrases_per_shard", int, low=1),
+        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
+        note_seconds_min=s.get("note_seconds_min", float, low=0.02, high=30.0),
+        note_seconds_max=s.get("note_seconds_max", float, low=0.02, high=30.0),
+        rest_prob=s.get("rest_prob", float, low=0.0, high=1.0), legato_prob=s.get("legato_prob", float, low=0.0, high=1.0),
+        vibrato_prob=s.get("vibrato_prob", float, low=0.0, high=1.0), glide_prob=s.get("glide_prob", float, low=0.0, high=1.0),
+        voice_prob=s.get("voice_prob", float, low=0.0, high=1.0), split=_split(s), augment=augment_config(s),
+        soundfonts=soundfonts, programs=programs,
+        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0))
+    if config.midi_low > config.midi_high:
+        raise s.fail("midi_low", f"{config.midi_low} is above phrases.midi_high {config.midi_high}")
+    if config.note_seconds_min > config.note_seconds_max:
+        raise s.fail("note_seconds_min", f"{config.note_seconds_min} is above phrases.note_seconds_max {config.note_seconds_max}")
+    if section == "phrases" and config.rendered and not config.programs:
+        raise s.fail("rendered", "render.programs less render.excluded_programs leaves no program to render")
+    if config.rendered + config.synthetic == 0:
+        raise s.fail("synthetic", "phrases.rendered and phrases.synthetic are both 0: no melodies to train on")
+    s.finish()
+    if section == "melody_probes":
+        p = _Section(source, "melody_probes", params.get("melody_probes"))
+        seed = p.get("seed", int, low=0)
+        if seed == config.seed:
+            raise p.fail("seed", "must differ from the training seed: probes are seeded apart from training data")
+        config = dataclasses.replace(config, seed=seed, rendered=0, synthetic=p.get("phrases", int, low=1),
+                                     seconds=p.get("seconds", float, low=0.5, high=60.0),
+                                     augment=augment_config(p))
+        p.finish()
+    return config
+
+
+def tracker_config(params: dict, source: str = "params.yaml") -> TrainConfig:
+    """The frame model's training: `tracker` (epochs, batch, rate, dropout, blur, moving average) with the
+    output bins of `frames`."""
+    s = _Section(source, "tracker", params.get("tracker"))
+    frames = frames_config(params, source)
+    config = TrainConfig(
+        seed=_seed(params, source), architecture="tracker", head="bins", epochs=s.get("epochs", int, low=1),
+        batch_size=s.get("batch_size", int, low=1), learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0),
+        dropout=s.get("dropout", float, low=0.0, high=0.95), bin_cents=100.0 / frames.bins_per_semitone,
+        blur_cents=s.get("blur_cents", float, low=1.0, high=200.0), pitch_low_midi=frames.midi_low,
+        pitch_high_midi=frames.midi_high, ema_momentum=s.get("ema_momentum", float, default=0.0, low=0.0, high=0.9999),
+        filters=s.get("filters", int, low=1, high=256))
+    s.finish()
+    return config
+
+
+SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso", "learn_stft",
+            "phrases", "frames", "tracker", "melody_probes", "evaluate_tracker")
 
 
 def check_params(params: dict, source: str = "params.yaml") -> None:
@@ -499,3 +669,17 @@ def check_params(params: dict, source: str = "params.yaml") -> None:
     for held_out in _Section(source, "loso", params.get("loso")).get("held_out", list):
         loso_config(params, held_out, source)
     learn_stft_config(params, source)
+    phrases_config(params, source), phrases_config(params, source, "melody_probes"), tracker_config(params, source)
+    evaluate_tracker_config(params, source)
+
+
+@dataclass(frozen=True)
+class EvaluateTrackerConfig:
+    baseline_phrases: int  # phrases of each set that YIN and pYIN also track (pYIN runs about 2x real time)
+
+
+def evaluate_tracker_config(params: dict, source: str = "params.yaml") -> EvaluateTrackerConfig:
+    s = _Section(source, "evaluate_tracker", params.get("evaluate_tracker"))
+    config = EvaluateTrackerConfig(baseline_phrases=s.get("baseline_phrases", int, low=0))
+    s.finish()
+    return config

@@ -109,3 +109,21 @@ def read_channel_events(data: bytes) -> list[tuple[float, int, int, int, int]]:
         else:
             events.append((now, kind, channel, d1, d2))
     return events
+
+
+def phrase_midi_bytes(program: int, keys: list[tuple[float, float, int, int]], bends: list[tuple[float, int]],
+                      bend_range_semitones: int, channel: int = 0) -> bytes:
+    """A format-1 MIDI file of a monophonic phrase: bend range (RPN 0), program change, then `keys`
+    (start s, end s, MIDI key, velocity) and pitch-wheel `bends` (time s, 14-bit offset), times in seconds."""
+    track = 0
+    smf = MIDIFile(1, adjust_origin=False, deinterleave=False)
+    smf.addTempo(track, 0, TEMPO_BPM)
+    smf.makeRPNCall(track, channel, 0, 0, 0, bend_range_semitones, 0)
+    smf.addProgramChange(track, channel, 0, program)
+    for time, value in bends:
+        smf.addPitchWheelEvent(track, channel, time, value)
+    for start, end, key, velocity in keys:
+        smf.addNote(track, channel, key, start, end - start, velocity)
+    buffer = io.BytesIO()
+    smf.writeFile(buffer)
+    return buffer.getvalue()

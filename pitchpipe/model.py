@@ -89,7 +89,13 @@ def frontend(input_shape, head: str, n_bins: int, mean: float, variance: float, 
                        name=f"frontend_{first_layer}")
 
 
-def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25) -> keras.Model:
+def reach_dilations(bins_per_semitone: int) -> tuple[int, int, int]:
+    """Dilations that let a 3-tap layer reach ±2 semitones, ±6 semitones and an octave, whatever the bin width."""
+    return 2 * bins_per_semitone, 6 * bins_per_semitone, 12 * bins_per_semitone
+
+
+def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.25,
+             bins_per_semitone: int = 5) -> keras.Model:
     """For the `harmonic` representation: convolutions along log-frequency only, so a pitch change is a shift of
     the input and of the output alike (equivariant), with one sigmoid per input bin saying "the pitch is here".
 
@@ -103,7 +109,8 @@ def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, 
                          f"(got head {head!r}, {n_bins} outputs for {bins} bins)")
     inputs = keras.Input(shape=input_shape, name="harmonic_spectrum")
     x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
-    for filters, kernel, dilation in ((32, 5, 1), (32, 5, 1), (32, 3, 10), (32, 3, 30), (32, 3, 60), (32, 5, 1)):
+    dilations = reach_dilations(bins_per_semitone)
+    for filters, kernel, dilation in ((32, 5, 1), (32, 5, 1), *((32, 3, d) for d in dilations), (32, 5, 1)):
         # no batch normalisation: on a CPU it costs as much as the convolutions, and the inputs are in [0, 1]
         x = layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="same", activation="relu")(x)
     x = layers.Dropout(dropout)(x)
@@ -111,9 +118,33 @@ def harmonic(input_shape, head: str, n_bins: int, mean: float, variance: float, 
     return keras.Model(inputs, layers.Reshape((bins,), dtype="float32", name="pitch_bins")(x), name="harmonic")
 
 
+def tracker(input_shape, head: str, n_bins: int, mean: float, variance: float, dropout: float = 0.1,
+            bins_per_semitone: int = 3, filters: int = 16) -> keras.Model:
+    """The frame model: the harmonic model's design on one frame's multi-resolution harmonic spectrum with its
+    context frames as channels, narrower (it runs 100 times a second of audio). A 1×1 layer first mixes the
+    harmonics and context frames of each bin, then convolutions along log-frequency only (equivariant), dilated
+    to reach ±2 semitones, ±6 semitones and an octave; one sigmoid per bin."""
+    bins, channels = input_shape
+    if head != "bins" or n_bins != bins:
+        raise ValueError(f"the tracker needs the bins head with one output per input bin (got {head!r}, {n_bins})")
+    inputs = keras.Input(shape=input_shape, name="frames")
+    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="standardise")(inputs)
+    dilations = reach_dilations(bins_per_semitone)
+    for kernel, dilation in ((1, 1), (5, 1), *((3, d) for d in dilations), (5, 1)):
+        x = layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="same", activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Conv1D(1, 1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, layers.Reshape((bins,), dtype="float32", name="pitch_bins")(x), name="tracker")
+
+
 def build(architecture: str, input_shape, head: str, n_bins: int, mean: float, variance: float,
-          dropout: float, frontend_layer: str = "fixed") -> keras.Model:
+          dropout: float, frontend_layer: str = "fixed", bins_per_semitone: int = 5, filters: int = 16
+          ) -> keras.Model:
     if architecture == "frontend":
         return frontend(tuple(input_shape), head, n_bins, mean, variance, dropout, frontend_layer)
-    builder = {"compact": compact, "original": original, "harmonic": harmonic}[architecture]
+    if architecture == "harmonic":
+        return harmonic(tuple(input_shape), head, n_bins, mean, variance, dropout, bins_per_semitone)
+    if architecture == "tracker":
+        return tracker(tuple(input_shape), head, n_bins, mean, variance, dropout, bins_per_semitone, filters)
+    builder = {"compact": compact, "original": original}[architecture]
     return builder(tuple(input_shape), head, n_bins, mean, variance, dropout)

@@ -1,14 +1,16 @@
-"""Pitch tracks of recordings: any sample rate or channel count, a sliding 0.33 s window, files streamed in blocks
-and windows batched across files.
+"""Pitch tracks of recordings, any sample rate or channel count, files streamed in blocks: by the frame tracker
+(a pitch every 10 ms, `pitchpipe.tracking`, the default) or by the note model (a sliding 0.33 s window, windows
+batched across files).
 
     from pitchpipe.predict import estimate
-    track = estimate(audio, 44100)          # times (window centres), frequency (NaN unvoiced), confidence, voiced
+    track = estimate(audio, 44100)          # times, frequency (NaN unvoiced), confidence, voiced
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,13 +21,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pitchpipe.audio import resample, to_mono
+from pitchpipe.notes import midi_to_hz
 from pitchpipe.saved_model import PitchModel, load_pitch_model
-from pitchpipe.spectrogram import features, harmonic_bin_midi, harmonic_spectrum
+from pitchpipe.spectrogram import features, harmonic_spectrum
 from pitchpipe.streaming import AudioError, AudioInfo, resampled_blocks, sliding_windows
+from pitchpipe.tracking import FrameTrack, TrackerModel, is_tracker, load_tracker
 
-HOP_SECONDS = 0.1
+MODEL_ENV = "PITCHPIPE_MODEL"
+HOP_SECONDS = 0.1  # the note model's default; the tracker reports every frame (10 ms)
 BATCH_WINDOWS = 256  # windows per network call, gathered across files: bounds memory, amortises the call
-SILENCE_DB = -60.0
 PLOT_COLUMNS = 2000  # at most this many spectrum columns per file behind a plotted pitch track
 
 
@@ -44,17 +48,20 @@ class PitchTrack:
 
 @dataclass(frozen=True)
 class TrackOptions:
-    hop_seconds: float = HOP_SECONDS
+    hop_seconds: float | None = None  # None: every tracker frame, or the note model's HOP_SECONDS
     fmin: float | None = None  # Hz: the search range; estimates outside it are not reported
     fmax: float | None = None
     smooth: int = 0  # windows in a running median over the track (0 or 1: off)
     with_spectrum: bool = False
 
     def __post_init__(self):
-        if not self.hop_seconds > 0:
+        if self.hop_seconds is not None and not self.hop_seconds > 0:
             raise ValueError(f"hop must be positive seconds, got {self.hop_seconds}")
-        if self.fmin is not None and self.fmax is not None and not 0 < self.fmin < self.fmax:
-            raise ValueError(f"need 0 < fmin < fmax, got fmin {self.fmin}, fmax {self.fmax}")
+        for name, value in (("fmin", self.fmin), ("fmax", self.fmax)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"--{name} must be a positive frequency in Hz, got {value}")
+        if self.fmin is not None and self.fmax is not None and not self.fmin < self.fmax:
+            raise ValueError(f"need fmin < fmax, got fmin {self.fmin}, fmax {self.fmax}")
         if self.smooth < 0:
             raise ValueError(f"smooth must be a number of windows ≥ 0, got {self.smooth}")
 
@@ -64,13 +71,14 @@ class Tracker:
 
     def __init__(self, model: PitchModel, options: TrackOptions):
         self.model, self.options = model, options
-        self.hop = max(1, round(options.hop_seconds * model.sample_rate))
+        self.hop = max(1, round((options.hop_seconds or HOP_SECONDS) * model.sample_rate))
         self.plot_config = dataclasses.replace(model.featurize, representation="harmonic", harmonics=(1.0,))
 
     def estimate_windows(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Hz, confidence, voiced) of each window, within the options' frequency range."""
-        outputs = self.model.network(features(clips, self.model.featurize).astype(np.float32))
-        hz, confidence = self.model.codec.decode(outputs, self.options.fmin, self.options.fmax)
+        inputs = features(clips, self.model.featurize).astype(np.float32)
+        hz, confidence = self.model.codec.decode(self.model.network(inputs), self.options.fmin, self.options.fmax)
+        confidence = np.where(inputs.reshape(len(inputs), -1).any(axis=1), confidence, 0.0)  # silence: no pitch
         voiced = self.model.voiced(confidence) & np.isfinite(hz) & (hz > 0)
         return hz, confidence, voiced
 
@@ -104,11 +112,9 @@ class Tracker:
         for key, blocks, expected in sources:
             file = _FileTrack(key, plot_stride=max(1, math.ceil(expected / self.hop / PLOT_COLUMNS)))
             files.append(file)
-            energy = []
 
             def measured(stream: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
                 for block in stream:
-                    energy.append((float(np.dot(block, block)), len(block)))
                     advance(len(block) / self.model.sample_rate)
                     yield block
 
@@ -119,9 +125,6 @@ class Tracker:
                     pending.append((file, starts, windows))
                     if sum(len(windows) for _, _, windows in pending) >= BATCH_WINDOWS:
                         run_pending()
-                power, samples = np.sum(energy, axis=0) if energy else (0.0, 1)
-                if 10.0 * np.log10(max(power / max(samples, 1), 1e-30)) < SILENCE_DB:
-                    raise AudioError(f"{key}: silent (RMS below {SILENCE_DB:.0f} dBFS), no pitch to estimate")
             except AudioError as error:
                 file.error = error
                 pending[:] = [item for item in pending if item[0] is not file]
@@ -176,18 +179,51 @@ def file_source(info: AudioInfo, sample_rate: int):
     return info.path, lambda: resampled_blocks(info, sample_rate), round(info.seconds * sample_rate)
 
 
+def model_dir(explicit: str | Path | None = None) -> Path:
+    """The model to use: the one named, else $PITCHPIPE_MODEL, else the tracker in ./tracker, else the note model
+    in ./models (a repository's stage outputs)."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV])
+    return Path("tracker") if (Path("tracker") / "model.json").is_file() or not Path("models").is_dir() else Path("models")
+
+
 @lru_cache(maxsize=4)
-def _cached_model(model_dir: str) -> PitchModel:
-    return load_pitch_model(model_dir)
+def load_model(directory: str) -> PitchModel | TrackerModel:
+    """The tracker or the note model saved in `directory` (cached: loaded once per process)."""
+    return load_tracker(directory) if is_tracker(directory) else load_pitch_model(directory)
 
 
-def estimate(audio: np.ndarray, sample_rate: int, model: PitchModel | str | Path = "models",
-             hop_seconds: float = HOP_SECONDS, fmin: float | None = None, fmax: float | None = None,
+def frame_stride(options: TrackOptions, hop_seconds: float) -> int:
+    """Every how many tracker frames a row is reported; ValueError unless the asked hop is a multiple of a frame."""
+    if options.hop_seconds is None:
+        return 1
+    every = round(options.hop_seconds / hop_seconds)
+    if every < 1 or abs(every * hop_seconds - options.hop_seconds) > 1e-9:
+        raise ValueError(f"the tracker reports every {hop_seconds} s: --hop must be a multiple of it, "
+                         f"got {options.hop_seconds}")
+    return every
+
+
+def frame_pitch_track(frames: FrameTrack, options: TrackOptions, hop_seconds: float) -> PitchTrack:
+    """A tracker's frames as a PitchTrack: every frame, or every k-th for a coarser `options.hop_seconds`."""
+    pick = slice(None, None, frame_stride(options, hop_seconds))
+    track = PitchTrack(frames.times[pick], frames.frequency[pick], frames.confidence[pick], frames.voiced[pick])
+    if frames.spectrum is not None:
+        stride = max(1, math.ceil(len(frames.times) / PLOT_COLUMNS))
+        track.spectrum, track.spectrum_times = frames.spectrum[::stride], frames.times[::stride]
+    return smooth_track(track, options.smooth)
+
+
+def estimate(audio: np.ndarray, sample_rate: int, model: PitchModel | TrackerModel | str | Path | None = None,
+             hop_seconds: float | None = None, fmin: float | None = None, fmax: float | None = None,
              smooth: int = 0) -> PitchTrack:
-    """The pitch track of `audio` ((frames,) or (frames, channels), any rate, at its own level) through the same
-    windows and features as `pitchpipe predict`. `model` is a loaded model or its folder (loaded once)."""
-    if not isinstance(model, PitchModel):
-        model = _cached_model(str(model))
+    """The pitch track of `audio` ((frames,) or (frames, channels), any rate, at its own level), as `pitchpipe
+    predict` computes it: by the tracker (every 10 ms) unless `model` is a note model. `model` is a loaded model
+    or its folder (default: `model_dir()`; loaded once)."""
+    if not isinstance(model, (PitchModel, TrackerModel)):
+        model = load_model(str(model_dir(model)))
     audio = np.asarray(audio, dtype=np.float64)
     if audio.ndim not in (1, 2) or audio.size == 0:
         raise ValueError(f"audio must be a non-empty (frames,) or (frames, channels) array, got shape {audio.shape}")
@@ -195,7 +231,11 @@ def estimate(audio: np.ndarray, sample_rate: int, model: PitchModel | str | Path
         raise ValueError("audio contains NaN or infinite samples")
     mono = to_mono(audio[:, None] if audio.ndim == 1 else audio)
     resampled = resample(mono, int(sample_rate), model.sample_rate)
-    tracker = Tracker(model, TrackOptions(hop_seconds, fmin, fmax, smooth))
+    options = TrackOptions(hop_seconds, fmin, fmax, smooth)
+    if isinstance(model, TrackerModel):
+        frames = model.track(iter([resampled]), fmin=fmin, fmax=fmax)
+        return frame_pitch_track(frames, options, model.frames.hop / model.sample_rate)
+    tracker = Tracker(model, options)
     ((_, outcome),) = tracker.tracks([("audio", lambda: iter([resampled]), len(resampled))])
     if isinstance(outcome, AudioError):
         raise outcome
@@ -224,20 +264,20 @@ def track_json(track: PitchTrack) -> dict:
             "note": [n or None for n in note_names(track.frequency)]}
 
 
-def plot_track(track: PitchTrack, model: PitchModel, title: str, out: Path) -> None:
-    """A PNG of the pitch track over the window's log-frequency spectrum (the model's own view of the audio)."""
+def plot_track(track: PitchTrack, bin_midi: np.ndarray, title: str, out: Path) -> None:
+    """A PNG of the pitch track over the log-frequency spectrum of bins `bin_midi` (the model's own view)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    midi = harmonic_bin_midi(model.featurize)
-    hz = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+    hz = midi_to_hz(bin_midi)
+    step = bin_midi[1] - bin_midi[0]
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     if track.spectrum is not None and len(track.spectrum):
         step = np.median(np.diff(track.spectrum_times)) if len(track.spectrum_times) > 1 else 0.1
         axes.pcolormesh(np.append(track.spectrum_times - step / 2, track.spectrum_times[-1] + step / 2),
-                        np.append(hz, hz[-1] * 2 ** (1 / 60)), track.spectrum.T, cmap="magma", shading="flat")
+                        np.append(hz, midi_to_hz(bin_midi[-1] + step)), track.spectrum.T, cmap="magma", shading="flat")
     axes.plot(track.times, track.frequency, color="#5ce1e6", linewidth=1.5, marker=".", markersize=3, label="pitch")
     axes.set(yscale="log", xlabel="time (s)", ylabel="frequency (Hz)", title=title, ylim=(hz[0], hz[-1]))
     axes.legend(loc="upper right")

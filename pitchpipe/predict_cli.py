@@ -9,9 +9,14 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from pitchpipe.predict import PitchTrack, Tracker, TrackOptions, file_source, plot_track, track_json, track_rows
-from pitchpipe.saved_model import load_pitch_model
-from pitchpipe.streaming import AudioError, AudioInfo, audio_info
+import numpy as np
+
+from pitchpipe.predict import (PitchTrack, Tracker, TrackOptions, file_source, frame_pitch_track, frame_stride, load_model, plot_track,
+                               track_json, track_rows)
+from pitchpipe.spectrogram import harmonic_bin_midi
+from pitchpipe.streaming import AudioError, AudioInfo, audio_info, resampled_blocks
+from pitchpipe.tracking import TrackerModel
+from pitchpipe.transcribe import NOTE_COLUMNS, note_rows, notes_midi, segment_notes
 
 CSV_COLUMNS = ["time", "frequency", "confidence", "voiced", "note"]
 
@@ -98,14 +103,65 @@ def progress_bar(total_seconds: float):
                 leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]")
 
 
+def model_tracks(model, readable: list[AudioInfo], options: TrackOptions, advance
+                 ) -> Iterator[tuple[Path, PitchTrack | AudioError]]:
+    """(path, track or error) for each file, in order: the tracker file by file, the note model's windows of all
+    files in shared batches."""
+    if not isinstance(model, TrackerModel):
+        yield from Tracker(model, options).tracks([file_source(info, model.sample_rate) for info in readable], advance)
+        return
+    for info in readable:
+        def counted(blocks):
+            for block in blocks:
+                advance(len(block) / model.sample_rate)
+                yield block
+
+        try:
+            frames = model.track(counted(resampled_blocks(info, model.sample_rate)), with_spectrum=options.with_spectrum,
+                                 fmin=options.fmin, fmax=options.fmax)
+        except AudioError as error:
+            yield info.path, error
+            continue
+        yield info.path, frame_pitch_track(frames, options, model.frames.hop / model.sample_rate)
+
+
+def write_notes(track: PitchTrack, folder: Path, path: Path, root: Path | None) -> None:
+    """`<name>.notes.csv` and `<name>.mid` beside the track's other outputs."""
+    notes = segment_notes(track.times, track.frequency, track.voiced, track.confidence)
+    lines = [",".join(NOTE_COLUMNS)] + [",".join(row) for row in note_rows(notes)]
+    write_atomic_text(output_path(folder, path, root, "csv").with_name(f"{path.stem}.notes.csv"), "\n".join(lines) + "\n")
+    target = output_path(folder, path, root, "csv").with_name(f"{path.stem}.mid")
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_bytes(notes_midi(notes))
+    temporary.replace(target)
+
+
 def predict_command(inputs: list[str], model_dir: Path, options: TrackOptions, recursive: bool, out: Path | None,
-                    out_dir: Path | None, output_format: str, plot: bool) -> int:
+                    out_dir: Path | None, output_format: str, plot: bool, notes: bool = False,
+                    verbose: bool = False) -> int:
     """Exit status: 0 when every input gave a track, 1 when any failed (each named on stderr), 2 without a model."""
     try:
-        model = load_pitch_model(model_dir)
+        model = load_model(str(model_dir))
     except (FileNotFoundError, ValueError) as error:
         print(f"pitchpipe predict: {error}", file=sys.stderr)
         return 2
+    kind = "tracker" if isinstance(model, TrackerModel) else "note model"
+    if isinstance(model, TrackerModel):
+        try:
+            frame_stride(options, model.frames.hop / model.sample_rate)
+        except ValueError as error:
+            print(f"pitchpipe predict: {error}", file=sys.stderr)
+            return 2
+    if verbose:
+        print(f"pitchpipe predict: {kind} from {model_dir}", file=sys.stderr)
+    low, high = (model.centres[0], model.centres[-1]) if isinstance(model, TrackerModel) else \
+        (model.codec.low_midi, model.codec.high_midi)
+    from pitchpipe.notes import hz_to_midi, midi_to_hz
+
+    for name, value in (("fmin", options.fmin), ("fmax", options.fmax)):
+        if value is not None and not low <= hz_to_midi(value) <= high:
+            print(f"pitchpipe predict: warning: --{name} {value:g} Hz is outside the {kind}'s range "
+                  f"({midi_to_hz(low):.1f}–{midi_to_hz(high):.0f} Hz)", file=sys.stderr)
     failures = 0
 
     def fail(error: Exception) -> None:
@@ -114,43 +170,60 @@ def predict_command(inputs: list[str], model_dir: Path, options: TrackOptions, r
         print(f"pitchpipe predict: {error}", file=sys.stderr)
 
     readable: list[tuple[AudioInfo, Path | None]] = []
+    side_dir = out_dir or (out.parent if out else Path("."))  # where plots and notes go
     targets: dict[Path, Path] = {}
     for item in expand_inputs(inputs, recursive):
         if isinstance(item, AudioError):
             fail(item)
             continue
         path, root = item
-        if out_dir is not None:
-            target = output_path(out_dir, path, root, output_format)
-            if target in targets:
-                fail(AudioError(f"{path}: its output {target} would overwrite that of {targets[target]}"))
-                continue
-            targets[target] = path
+        wanted = ([output_path(out_dir, path, root, output_format)] if out_dir is not None else []) + \
+            ([output_path(side_dir, path, root, "png")] if plot else []) + \
+            ([output_path(side_dir, path, root, "csv").with_name(f"{path.stem}.mid")] if notes else [])
+        clash = next((target for target in wanted if target in targets), None)
+        if clash is not None:
+            fail(AudioError(f"{path}: its output {clash} would overwrite that of {targets[clash]}"))
+            continue
+        targets.update({target: path for target in wanted})
         try:
             readable.append((audio_info(path), root))
         except AudioError as error:
             fail(error)
-    plot_dir = out_dir or (out.parent if out else Path("."))
     roots = {info.path: root for info, root in readable}
-    sources = [file_source(info, model.sample_rate) for info, _ in readable]
     stream = open(out, "w", newline="") if out else sys.stdout
     combined = CombinedWriter(stream, output_format) if out_dir is None else None
+    bins = model.centres if isinstance(model, TrackerModel) else harmonic_bin_midi(model.featurize)
     try:
         with progress_bar(sum(info.seconds for info, _ in readable)) as bar:
-            for path, outcome in Tracker(model, options).tracks(sources, bar.update):
+            for path, outcome in model_tracks(model, [info for info, _ in readable], options, bar.update):
                 if isinstance(outcome, AudioError):
                     fail(outcome)
                     continue
+                if not outcome.voiced.any() and _digitally_silent(path):
+                    print(f"pitchpipe predict: warning: {path} is digitally silent: every frame is unvoiced",
+                          file=sys.stderr)
                 if combined is not None:
                     combined.add(path, outcome)
                 else:
                     write_atomic_text(output_path(out_dir, path, roots[path], output_format),
                                       per_file_text(outcome, output_format))
                 if plot:
-                    plot_track(outcome, model, str(path), output_path(plot_dir, path, roots[path], "png"))
+                    plot_track(outcome, bins, str(path), output_path(side_dir, path, roots[path], "png"))
+                if notes:
+                    write_notes(outcome, side_dir, path, roots[path])
     finally:
         if combined is not None:
             combined.close()
         if out:
             stream.close()
     return 1 if failures else 0
+
+
+def _digitally_silent(path: Path) -> bool:
+    import soundfile
+
+    with soundfile.SoundFile(str(path)) as source:
+        for block in source.blocks(blocksize=1 << 16, dtype="float32"):
+            if np.any(block != 0):
+                return False
+    return True

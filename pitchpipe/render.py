@@ -84,6 +84,12 @@ def load_renderers(soundfonts: tuple[str, ...], sample_rate: int) -> None:
             _renderers[font] = SoundfontRenderer(font, sample_rate)
 
 
+def renderer(soundfont: str, sample_rate: int) -> SoundfontRenderer:
+    """The process's renderer of `soundfont`, loaded on first use."""
+    load_renderers((soundfont,), sample_rate)
+    return _renderers[soundfont]
+
+
 def render_frames(config: RenderConfig) -> int:
     return round((config.note_seconds + config.release_seconds) * config.sample_rate)
 

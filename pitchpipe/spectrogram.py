@@ -8,6 +8,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 
 from pitchpipe.config import FeaturizeConfig
+from pitchpipe.notes import midi_to_hz
 
 LOG_FLOOR = 1e-8
 CHUNK_CLIPS = 64
@@ -84,7 +85,8 @@ def harmonic_spectrum(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
     n_samples = clips.shape[1]
     nfft = harmonic_nfft(n_samples)
     window = get_window("hann", n_samples)
-    sampling = HarmonicSampling(config, nfft)
+    sampling = HarmonicSampling(harmonic_bin_midi(config), config.harmonics, config.bins_per_semitone,
+                                config.sample_rate, nfft)
     silence_db = SILENCE_DBFS + 20.0 * np.log10(window.sum() / 2.0)  # a sine's peak after the window
     out = np.empty((len(clips), *sampling.shape), dtype=config.dtype)
     for start in range(0, len(clips), CHUNK_CLIPS):
@@ -103,10 +105,9 @@ class HarmonicSampling:
     value interpolated at h·f. Point sampling alone would miss a steady tone's narrow peak between bins
     that are wider than it at high frequencies."""
 
-    def __init__(self, config: FeaturizeConfig, nfft: int):
-        hz = 440.0 * 2.0 ** ((harmonic_bin_midi(config) - 69.0) / 12.0)
-        centre = np.outer(hz, config.harmonics) * nfft / config.sample_rate  # fractional FFT bin of each h·f
-        half_band = 2.0 ** (0.5 / (12.0 * config.bins_per_semitone))
+    def __init__(self, bin_midi: np.ndarray, harmonics, bins_per_semitone: int, sample_rate: int, nfft: int):
+        centre = np.outer(midi_to_hz(bin_midi), harmonics) * nfft / sample_rate  # fractional FFT bin of each h·f
+        half_band = 2.0 ** (0.5 / (12.0 * bins_per_semitone))
         self.shape = centre.shape
         self.inside = centre * half_band < nfft // 2
         last = nfft // 2 - 1

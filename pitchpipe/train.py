@@ -128,6 +128,9 @@ def restore_random_state(model, saved: dict) -> None:
 
 def codec_for(config: TrainConfig, featurize: dict) -> PitchCodec:
     """The output codec: the harmonic model's bins are its input bins; the others span the rendered range."""
+    if config.architecture == "tracker":
+        return PitchCodec("bins", featurize["midi_low"], featurize["midi_high"], 100.0 / featurize["bins_per_semitone"],
+                          config.blur_cents)
     if config.architecture == "harmonic":
         if featurize.get("representation") != "harmonic":
             raise DataError(f"the harmonic architecture needs harmonic features, these are {featurize.get('representation', 'stft')!r}")
@@ -176,7 +179,8 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
 
             mean, variance = feature_statistics(features_dir / "train", exclude)
             model = build(config.architecture, shape, config.head, codec.n_outputs, mean, variance, config.dropout,
-                          config.frontend)
+                          config.frontend, bins_per_semitone=featurize.get("bins_per_semitone", 5),
+                          filters=config.filters)
             # with ema_momentum, fit ends by putting the moving average of the weights in place of the last step's
             averaging = dict(use_ema=True, ema_momentum=config.ema_momentum) if config.ema_momentum else {}
             model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, **averaging), loss=loss,
@@ -223,7 +227,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
                             initial_epoch=initial_epoch, verbose=0 if label else 1 if sys.stdout.isatty() else 2,  # bars only on a terminal
                             callbacks=[PitchMetrics(), DVCLiveCallback(live=live)])
     meta = {"codec": codec.to_json(), "featurize": featurize,
-            "input_shape": list(shape), "clip_samples": int(schema_metadata[b"clip_samples"]),
+            "input_shape": list(shape), "clip_samples": int(schema_metadata.get(b"clip_samples", 0)),
             "architecture": config.architecture, "parameters": int(model.count_params()), "excluded": exclude}
     save_pitch_model(model, meta, models_dir)
     return {key: float(values[-1]) for key, values in history.history.items()} if history.history else {}

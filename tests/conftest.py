@@ -23,7 +23,8 @@ def default_params() -> dict:
 
 def tiny_params(base: dict, **render) -> dict:
     """The project's params with a few notes: 2 programs per octave over A3..B4, one detune each; probes over
-    the same range, one per semitone; 64 synthetic clips; one epoch for each leave-one-soundfont-out run."""
+    the same range, one per semitone; 64 synthetic clips; one epoch for each leave-one-soundfont-out run; 12
+    melodies of 2 s (3 melody probes) and one epoch of the tracker."""
     params = copy.deepcopy(base)
     params["render"].update(dict(programs_per_octave=2, midi_low=57, midi_high=71, detunes_per_note=1,
                                  notes_per_shard=8))
@@ -31,6 +32,10 @@ def tiny_params(base: dict, **render) -> dict:
     params["probes"].update(midi_low=57, midi_high=71, detunes_per_semitone=1, unvoiced_per_kind=4)
     params["synthesize"].update(clips=64, clips_per_shard=32)
     params["loso"]["epochs"] = 1
+    params["phrases"].update(rendered=6, synthetic=6, phrases_per_shard=3, seconds=2.0)
+    params["melody_probes"].update(phrases=3, seconds=2.0)
+    params["tracker"].update(epochs=1)
+    params["evaluate_tracker"].update(baseline_phrases=2)
     return params
 
 

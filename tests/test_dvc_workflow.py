@@ -16,7 +16,8 @@ from test_dvc_pipeline import ran_stages
 from pitchpipe.shards import read_array
 
 LOSO = {"loso"}
-ALL_STAGES = {"check_params", "render", "prepare", "synthesize", "featurize", "probes", "train", "evaluate", *LOSO,
+TRACKER = {"phrases", "melody_probes", "featurize_frames", "train_tracker", "evaluate_tracker"}
+ALL_STAGES = {"check_params", "render", "prepare", "synthesize", "featurize", "probes", "train", "evaluate", *LOSO, *TRACKER,
               "learn_stft", "report"}
 
 
@@ -38,7 +39,7 @@ def tree_digest(folder):
 
 @pytest.mark.parametrize("section,key,value,readers", [
     ("render", "velocities", [100], {"render"}),
-    ("prepare", "gain_max", 0.9, {"prepare", "synthesize", "probes"}),  # probes and synthetic clips take its gain range
+    ("prepare", "gain_max", 0.9, {"prepare", "synthesize", "probes", "phrases", "melody_probes"}),  # all take its gain range
     ("prepare", "augment", {"reverb_prob": 0.0, "tilt_prob": 0.0, "tilt_db_per_octave": 0.0, "noise_prob": 0.0,
                             "snr_db_min": 40.0, "snr_db_max": 40.0}, {"prepare"}),  # synthesize has its own
     ("synthesize", "unvoiced_fraction", 0.3, {"synthesize"}),
@@ -49,6 +50,12 @@ def tree_digest(folder):
     ("probes", "snr_db", [15], {"probes"}),
     ("loso", "epochs", 2, LOSO),
     ("learn_stft", "epochs", 2, {"learn_stft"}),
+    ("phrases", "vibrato_prob", 0.5, {"phrases", "melody_probes"}),  # the probes share the phrases' settings
+    ("melody_probes", "phrases", 4, {"melody_probes"}),
+    ("frames", "floor_db", -70.0, {"featurize_frames", "train_tracker"}),
+    ("frames", "hop", 80, {"phrases", "melody_probes", "featurize_frames", "train_tracker"}),  # labels every hop
+    ("tracker", "epochs", 2, {"train_tracker"}),
+    ("evaluate_tracker", "baseline_phrases", 1, {"evaluate_tracker"}),
 ])
 def test_one_param_changes_exactly_the_stages_that_read_it(project, section, key, value, readers):
     """`dvc status` after editing one key names exactly the stages that read it (and check_params, which reads

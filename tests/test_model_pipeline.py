@@ -34,7 +34,9 @@ def trained_project(tmp_path_factory, default_params):
     project = make_project(tmp_path_factory.mktemp("model"), params)
     result = run_cmd(["dvc", "repro"], project)
     assert sorted(ran_stages(result.stdout)) == sorted(["check_params", "render", "prepare", "synthesize", "featurize", "probes", "train",
-                                                        "evaluate", "loso", "learn_stft", "report"])
+                                                        "evaluate", "loso", "learn_stft", "report", "phrases",
+                                                        "melody_probes", "featurize_frames", "train_tracker",
+                                                        "evaluate_tracker"])
     return project, params
 
 
@@ -108,15 +110,16 @@ def test_predict_on_rendered_clip_and_on_bad_files(trained_project, tmp_path):
     result = subprocess.run([sys.executable, "-m", "pitchpipe.cli", "predict", *map(str, files), "--hop", "0.25",
                              "--model", str(project / "models"), "--out", str(out)], capture_output=True, text=True)
     assert result.returncode == 1
-    for broken, why in (("missing.wav", "no such file"), ("empty.wav", "file is empty"),
-                        ("corrupt.wav", "cannot decode"), ("silent.ogg", "silent")):
+    for broken, why in (("missing.wav", "no such file"), ("empty.wav", "file is empty"), ("corrupt.wav", "cannot decode")):
         assert f"{broken}: {why}" in result.stderr
+    assert f"{silent} is digitally silent" in result.stderr  # a warning, and its rows: all unvoiced
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["file", "time", "frequency", "confidence", "voiced", "note"]
     by_file = {}
     for row in rows:
         by_file.setdefault(row["file"], []).append(row)
-    assert set(by_file) == {str(good), str(short)}
+    assert set(by_file) == {str(good), str(short), str(silent)}
+    assert {row["voiced"] for row in by_file[str(silent)]} == {"0"}
     assert len(by_file[str(short)]) == 1
     assert [float(r["time"]) for r in by_file[str(good)]] == [0.165, 0.415, 0.665, 0.915, 1.165]  # window centres
     for row in rows:  # a pitch and a note exactly where the model says "voiced"

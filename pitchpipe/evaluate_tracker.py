@@ -1,0 +1,88 @@
+"""The evaluate_tracker stage's library: the tracker, YIN and pYIN frame by frame on the melody test split (all of
+it and by source) and the melody probes, notes from `--notes` against the planned notes, and the tracker reduced
+to one pitch per clip on the note test split beside the note model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pitchpipe.frame_metrics import PhraseSet, baseline_scores, load_phrases, melody_scores, model_tracks
+from pitchpipe.metrics import pitch_metrics, rounded
+from pitchpipe.notes import midi_to_hz
+from pitchpipe.tracking import TrackerModel, load_tracker
+
+NOTE_CLIP_CENTRE = 0.5  # a note clip's pitch, for the tracker: the median of its voiced frames
+
+
+def subset(phrases: PhraseSet, keep: np.ndarray) -> PhraseSet:
+    return PhraseSet(phrases.audio[keep], phrases.f0_hz[keep], phrases.flags[keep],
+                     [s for s, k in zip(phrases.source, keep) if k], phrases.sample_rate, phrases.hop)
+
+
+def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -> dict:
+    """The tracker on every phrase of the set, YIN and pYIN on the first `baseline_phrases`, and the tracker on
+    those same phrases (the fair comparison)."""
+    hz, voiced = model_tracks(model, phrases)
+    frames = phrases.f0_hz.shape[1]
+    out = {"tracker": melody_scores(phrases.f0_hz.ravel(), phrases.flags.ravel(), hz, voiced),
+           "phrases": len(phrases.audio)}
+    limit = min(baseline_phrases, len(phrases.audio))
+    if limit:
+        out["baseline_phrases"] = limit
+        out["tracker_on_baseline_phrases"] = melody_scores(phrases.f0_hz[:limit].ravel(), phrases.flags[:limit].ravel(),
+                                                           hz[:limit * frames], voiced[:limit * frames])
+        out.update(baseline_scores(phrases, limit))
+    return out
+
+
+def note_clip_scores(model: TrackerModel, clips_dir: Path) -> dict:
+    """The tracker, reduced to one pitch per clip (the median of its voiced frames), on the note test split."""
+    import pyarrow.parquet as pq
+
+    from pitchpipe.shards import list_shards, read_array
+
+    estimates, truth = [], []
+    for path in list_shards(clips_dir / "test"):
+        table = pq.read_table(path, columns=["audio", "f0_hz"])
+        for audio, f0 in zip(read_array(table, "audio"), table.column("f0_hz").to_numpy()):
+            track = model.track(iter([audio.astype(np.float64)]))
+            pitched = track.midi[track.voiced]
+            estimates.append(float(midi_to_hz(np.median(pitched))) if len(pitched) else 0.0)
+            truth.append(float(f0))
+    estimates, truth = np.array(estimates), np.array(truth)
+    return pitch_metrics(estimates, truth) | {"clips": int(len(truth))}
+
+
+def evaluate_tracker(model_dir: Path, test_phrases: Path, probes: Path, clips_dir: Path | None, out: Path,
+                     baseline_phrases: int) -> dict:
+    model = load_tracker(model_dir)
+    test = load_phrases(test_phrases)
+    report = {"test": set_scores(model, test, baseline_phrases),
+              "probes": set_scores(model, load_phrases(probes), baseline_phrases)}
+    sources = np.array(["synthetic" if s == "synthetic" else "soundfont" for s in test.source])
+    for name in ("soundfont", "synthetic"):
+        keep = sources == name
+        if keep.any():
+            report[f"test_{name}"] = {"tracker": set_scores(model, subset(test, keep), 0)["tracker"]}
+    if clips_dir is not None:
+        report["note_clips"] = note_clip_scores(model, clips_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "breakdown.json").write_text(json.dumps(rounded(report), indent=2, sort_keys=True) + "\n")
+    (out / "metrics.json").write_text(json.dumps(headline(report), indent=2, sort_keys=True) + "\n")
+    return report
+
+
+HEADLINE = ("rpa", "oa", "voicing_false_alarm", "rpa_near_change")
+
+
+def headline(report: dict) -> dict:
+    """What `dvc metrics show` prints: the tracker and pYIN on the test split and the probes, a few numbers each."""
+    out = {}
+    for name in ("test", "probes"):
+        for who in ("tracker", "pyin"):
+            if who in report[name]:
+                out[f"{name}_{who}"] = {key: report[name][who][key] for key in HEADLINE}
+    return out
