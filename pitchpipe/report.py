@@ -14,34 +14,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from pitchpipe.notes import note_name
+from pitchpipe.plots import figure as _figure, pyplot as _pyplot, svg as _svg, table as _table
 
 WORST_CLIPS = 8
 EXAMPLE_FAMILIES = ("piano", "guitar", "strings", "brass", "reed", "synth lead")
-
-
-def _svg(figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
-
-
-def _pyplot():
-    """pyplot on the file-only backend, with stable SVG ids."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "pitchpipe"
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _figure(width=8.0, height=3.2):
-    return _pyplot().subplots(figsize=(width, height))
 
 
 def error_by_pitch_plot(rows: list[dict], unit: str) -> str:
@@ -124,12 +100,6 @@ def wav_data_uri(audio: np.ndarray, sample_rate: int) -> str:
     buffer = io.BytesIO()
     soundfile.write(buffer, np.asarray(audio, dtype=np.float32), sample_rate, format="WAV", subtype="PCM_16")
     return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def hashed_copy(source: Path, site: Path) -> str:
@@ -348,8 +318,10 @@ def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]
 
 def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,
                  loso_dir: Path = Path("loso"), learn_stft_dir: Path = Path("learn_stft"),
-                 models_dir: Path = Path("models")) -> Path:
+                 models_dir: Path = Path("models"), tracker_dir: Path = Path("tracker"),
+                 phrases_dir: Path = Path("data/phrases/test")) -> Path:
     from pitchpipe.evaluate import clip_audio
+    from pitchpipe.tracker_report import tracker_section
 
     metrics = json.loads((reports_dir / "metrics.json").read_text())
     breakdown = json.loads((reports_dir / "breakdown.json").read_text())
@@ -386,6 +358,7 @@ split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the la
 <h2>Error by pitch (Hz)</h2>{error_by_pitch_plot(rows, "hz")}
 <h2>Error by pitch (cents)</h2>{error_by_pitch_plot(rows, "cents")}
 {generalisation_section(reports_dir, breakdown, metrics, read_loso(reports_dir, loso_dir))}
+{tracker_section(reports_dir, tracker_dir, phrases_dir)}
 <h2>Predicted vs. true note (test split)</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['model_midi']))}
 {frontend_section(models_dir)}
 <h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}

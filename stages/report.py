@@ -15,10 +15,12 @@ def main() -> None:
     parser.add_argument("--loso", default="loso")
     parser.add_argument("--learn-stft", default="learn_stft")
     parser.add_argument("--models", default="models")
+    parser.add_argument("--tracker", default="tracker")
+    parser.add_argument("--phrases", default="data/phrases/test")
     parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
     build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site),
-                 Path(args.loso), Path(args.learn_stft), Path(args.models))
+                 Path(args.loso), Path(args.learn_stft), Path(args.models), Path(args.tracker), Path(args.phrases))
 
 
 if __name__ == "__main__":
