@@ -125,12 +125,19 @@ def frame_labels(notes: list[PlannedNote], n_frames: int, hop_seconds: float) ->
     return f0.astype(np.float32), flags
 
 
-def sounding(audio: np.ndarray, n_frames: int, hop: int, below_peak_db: float = 50.0) -> np.ndarray:
-    """Frames whose audio (±hop around the centre) is within `below_peak_db` of the phrase's loudest frame: a
-    held note that has died away is no longer voiced."""
+def sounding(audio: np.ndarray, n_frames: int, hop: int, below_local_db: float = 45.0, below_peak_db: float = 70.0,
+             local_frames: int = 50) -> np.ndarray:
+    """Frames whose audio (±hop around the centre) is within `below_local_db` of the loudest frame within
+    ±`local_frames` and within `below_peak_db` of the phrase's loudest: a held note that has died away is no longer
+    voiced, while a quiet note is (the tracker's features are relative to the loudest partial nearby, too)."""
+    from scipy.ndimage import maximum_filter1d
+
     padded = np.pad(np.square(audio), (hop, 2 * hop + n_frames * hop))
     total = np.concatenate([[0.0], np.cumsum(padded)])
     starts = np.arange(n_frames) * hop
     energy = (total[starts + 2 * hop] - total[starts]) / (2 * hop)
     peak = energy.max() if len(energy) else 0.0
-    return energy > peak * 10.0 ** (-below_peak_db / 10.0) if peak > 0 else np.zeros(n_frames, dtype=bool)
+    if peak <= 0:
+        return np.zeros(n_frames, dtype=bool)
+    local = maximum_filter1d(energy, 2 * local_frames + 1, mode="constant", cval=0.0)
+    return (energy > local * 10.0 ** (-below_local_db / 10.0)) & (energy > peak * 10.0 ** (-below_peak_db / 10.0))

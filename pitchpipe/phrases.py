@@ -243,7 +243,7 @@ def make_phrase(source: str, phrase_id: int, config: PhrasesConfig, augmented: b
     times = np.arange(len(phrase.audio)) / config.sample_rate
     audio = peak_normalise(phrase.audio * release_gain(notes, times))
     f0, flags = frame_labels(notes, n_frames(config), config.hop / config.sample_rate)
-    f0 = np.where(sounding(audio, len(f0), config.hop), f0, 0.0).astype(np.float32)  # a note died away: silence
+    f0 = np.where(sounding(audio, len(f0), config.hop), f0, 0.0).astype(np.float32)  # a note that died away: silence
     draw = rng(config.seed, f"phrase-augment-{source}", phrase_id)
     if augmented:
         audio = augment(audio, config, draw)
