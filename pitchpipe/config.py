@@ -70,6 +70,28 @@ def _did_you_mean(key: str, known) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
 
 
+def _harmonics(section: _Section) -> tuple[float, ...]:
+    harmonics = section.get("harmonics", list)
+    for index, value in enumerate(harmonics):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
+            raise section.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
+    if 1 not in harmonics:
+        raise section.fail("harmonics", "must include 1 (the pitch itself)")
+    return tuple(float(h) for h in harmonics)
+
+
+def _split(section: _Section) -> dict[str, float]:
+    split = section.get("split", dict)
+    if set(split) != {"train", "val", "test"}:
+        raise section.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
+    for name, fraction in split.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise section.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
+    if abs(sum(split.values()) - 1.0) > 1e-6:
+        raise section.fail("split", f"fractions sum to {sum(split.values())}, not 1")
+    return {name: float(split[name]) for name in ("train", "val", "test")}
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     seed: int
@@ -228,14 +250,7 @@ def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
             raise s.fail(f"segments[{index}]", f"{name!r} is not one of {SEGMENTS}")
     if not segments or len(set(segments)) != len(segments):
         raise s.fail("segments", "needs one or more distinct segments")
-    split = s.get("split", dict)
-    if set(split) != {"train", "val", "test"}:
-        raise s.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
-    for name, fraction in split.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            raise s.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
-    if abs(sum(split.values()) - 1.0) > 1e-6:
-        raise s.fail("split", f"fractions sum to {sum(split.values())}, not 1")
+    split = _split(s)
     render = _Section(source, "render", params.get("render"))
     config = PrepareConfig(
         seed=_seed(params, source), note_seconds=render.get("note_seconds", float, low=0.05),
@@ -244,7 +259,7 @@ def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
         silence_db=s.get("silence_db", float, high=0.0),
         gain_min=s.get("gain_min", float, low=0.0, high=1.0), gain_max=s.get("gain_max", float, low=0.0, high=1.0),
         missing_fundamental_prob=s.get("missing_fundamental_prob", float, low=0.0, high=1.0),
-        split={name: float(split[name]) for name in ("train", "val", "test")}, augment=augment_config(s))
+        split=split, augment=augment_config(s))
     if config.gain_min > config.gain_max:
         raise s.fail("gain_min", f"{config.gain_min} is above prepare.gain_max {config.gain_max}")
     clip_seconds = config.clip_samples / config.sample_rate
@@ -259,12 +274,6 @@ def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConf
     s = _Section(source, "featurize", params.get("featurize"))
     prepare = _Section(source, "prepare", params.get("prepare"))
     harmonic = _Section(source, "featurize.harmonic", s.get("harmonic", dict))
-    harmonics = harmonic.get("harmonics", list)
-    for index, value in enumerate(harmonics):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
-            raise harmonic.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
-    if 1 not in harmonics:
-        raise harmonic.fail("harmonics", "must include 1 (the pitch itself)")
     config = FeaturizeConfig(
         sample_rate=prepare.get("sample_rate", int, low=4000), window=s.get("window", str),
         nperseg=s.get("nperseg", int, low=8), noverlap=s.get("noverlap", int, low=0),
@@ -274,7 +283,7 @@ def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConf
         midi_low=harmonic.get("midi_low", float, low=0.0, high=127.0),
         midi_high=harmonic.get("midi_high", float, low=0.0, high=140.0),
         bins_per_semitone=harmonic.get("bins_per_semitone", int, low=1, high=20),
-        harmonics=tuple(float(h) for h in harmonics), floor_db=harmonic.get("floor_db", float, low=-200.0, high=-10.0))
+        harmonics=_harmonics(harmonic), floor_db=harmonic.get("floor_db", float, low=-200.0, high=-10.0))
     if config.representation not in REPRESENTATIONS:
         raise s.fail("representation", f"{config.representation!r} is not one of {', '.join(REPRESENTATIONS)}")
     if config.midi_low >= config.midi_high:
@@ -543,28 +552,6 @@ class FramesConfig:
     train_frame_stride: int
     dtype: str = "float16"
     representation: str = "frames"
-
-
-def _harmonics(section: _Section) -> tuple[float, ...]:
-    harmonics = section.get("harmonics", list)
-    for index, value in enumerate(harmonics):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
-            raise section.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
-    if 1 not in harmonics:
-        raise section.fail("harmonics", "must include 1 (the pitch itself)")
-    return tuple(float(h) for h in harmonics)
-
-
-def _split(section: _Section) -> dict[str, float]:
-    split = section.get("split", dict)
-    if set(split) != {"train", "val", "test"}:
-        raise section.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
-    for name, fraction in split.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            raise section.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
-    if abs(sum(split.values()) - 1.0) > 1e-6:
-        raise section.fail("split", f"fractions sum to {sum(split.values())}, not 1")
-    return {name: float(split[name]) for name in ("train", "val", "test")}
 
 
 def frames_config(params: dict, source: str = "params.yaml") -> FramesConfig:

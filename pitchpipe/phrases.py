@@ -23,14 +23,14 @@ from pitchpipe.render import renderer, soundfont_label
 from pitchpipe.seeding import rng
 from pitchpipe.shards import SPLITS, array_column, reset_folder, with_shape, write_atomic
 from pitchpipe.synthesize import harmonic_amplitudes
-from pitchpipe.tones import NYQUIST_FRACTION, coloured_noise, mix_at_snr, reverberate, tilt
+from pitchpipe.tones import NYQUIST_FRACTION, coloured_noise, mix_at_snr, partial_count, reverberate, tilt
 
 RENDER_RATE = 44100
 BEND_RANGE_SEMITONES = 12  # glides of up to MAX_GLIDE_SEMITONES bend a held key
 BEND_STEP_SECONDS = 0.005
 RELEASE_FADE_SECONDS = 0.03  # after a release into a rest the sound is faded out: the label says silence there
 LEGATO_FADE_SECONDS = 0.01  # a struck key fades out this fast once the next one starts
-SOURCES = ("fluid", "synth")
+CONTROL_SAMPLES = 160  # each partial's amplitude is computed every this many samples and interpolated between
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410),
           (440, 1020, 2240), (660, 1720, 2410), (490, 1350, 1690))  # formants F1-F3 (Hz) of eight vowels
 
@@ -127,8 +127,13 @@ def formant_gain(frequency: np.ndarray, formants: np.ndarray, bandwidths: np.nda
     return np.prod(1.0 / np.sqrt((1.0 - ratio ** 2) ** 2 + (f * bandwidths / formants ** 2) ** 2), axis=-1)
 
 
-def synthetic_phrase(phrase_id: int, config: PhrasesConfig, label: str = "synthetic"
-                     ) -> tuple[Phrase, list[PlannedNote]]:
+def slow_noise(times: np.ndarray, step: float, scale: float, draw: np.random.Generator) -> np.ndarray:
+    """Gaussian values of s.d. `scale` every `step` seconds, linearly interpolated at `times`."""
+    knots = np.arange(0.0, times[-1] + step, step) if len(times) else np.zeros(1)
+    return np.interp(times, knots, draw.normal(0.0, scale, len(knots)))
+
+
+def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, list[PlannedNote]]:
     """The plan sung by a voice-like source (a pulse train's harmonics through moving formants, jitter,
     shimmer, breath) or played by an additive tone with a random spectrum, on the exact f0 curve."""
     draw = rng(config.seed, "phrase-synth", phrase_id)
@@ -139,16 +144,13 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig, label: str = "synthe
     held = np.isfinite(midi)
     midi = np.interp(times, times[held], midi[held]) if held.any() else np.full(samples, 60.0)  # hold through rests
     voice = draw.random() < config.voice_prob
-    if voice:  # jitter: slow random wobble of a few cents, as a voice has; the label keeps the plan's curve
-        wobble = np.interp(times, np.arange(0, config.seconds + 0.05, 0.05), draw.normal(0, draw.uniform(2, 8),
-                                                                                          len(np.arange(0, config.seconds + 0.05, 0.05))))
-        midi = midi + wobble / 100.0
+    if voice:  # jitter: a wobble of a few cents every 50 ms, as a voice has; the label keeps the plan's curve
+        midi = midi + slow_noise(times, 0.05, draw.uniform(2.0, 8.0), draw) / 100.0
     f0 = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
     phase = 2 * np.pi * np.cumsum(f0) / rate
     limit = NYQUIST_FRACTION * rate
-    count = max(1, int(limit / f0.min()))
-    frame_step = 160
-    coarse = np.arange(0, samples + frame_step, frame_step)
+    count = max(1, partial_count(float(f0.min()), rate))
+    coarse = np.arange(0, samples + CONTROL_SAMPLES, CONTROL_SAMPLES)
     coarse_f0 = np.interp(coarse, np.arange(samples), f0)
     if voice:
         slope = draw.uniform(-14.0, -6.0)  # dB per octave of the glottal source
@@ -170,13 +172,12 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig, label: str = "synthe
     for k in np.flatnonzero(amplitude.max(axis=0) > 0):
         tone += np.interp(np.arange(samples), coarse, amplitude[:, k]) * np.sin((k + 1) * phase + offsets[k])
     tone *= note_envelope(notes, times, draw)
-    if voice:  # shimmer, and breath noise shaped like the vowel's brightness
-        tone *= 10.0 ** (np.interp(times, np.arange(0, config.seconds + 0.02, 0.02),
-                                   draw.normal(0, 0.7, len(np.arange(0, config.seconds + 0.02, 0.02)))) / 20.0)
+    if voice:  # shimmer (level wobbling by about 0.7 dB every 20 ms), and breath noise under the notes
+        tone *= 10.0 ** (slow_noise(times, 0.02, 0.7, draw) / 20.0)
         breath = coloured_noise(samples, draw.uniform(-6.0, -1.0), draw) * note_envelope(notes, times, draw)
         tone = mix_at_snr(tone, breath, draw.uniform(12.0, 35.0))
     tone = _rest_noises(tone, notes, times, draw)
-    return Phrase(phrase_id, label, -1, instrument, tone, *_empty_labels()), notes
+    return Phrase(phrase_id, "synthetic", -1, instrument, tone, *_empty_labels()), notes
 
 
 def note_envelope(notes: list[PlannedNote], times: np.ndarray, draw: np.random.Generator) -> np.ndarray:
