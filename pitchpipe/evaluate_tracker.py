@@ -39,21 +39,28 @@ def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -
 
 
 def note_clip_scores(model: TrackerModel, clips_dir: Path) -> dict:
-    """The tracker, reduced to one pitch per clip (the median of its voiced frames), on the note test split."""
+    """The tracker, reduced to one pitch per clip (the median of its voiced frames), on the note test split,
+    overall and by segment and octave."""
     import pyarrow.parquet as pq
 
     from pitchpipe.shards import list_shards, read_array
 
-    estimates, truth = [], []
+    estimates, truth, segments, octaves = [], [], [], []
     for path in list_shards(clips_dir / "test"):
-        table = pq.read_table(path, columns=["audio", "f0_hz"])
+        table = pq.read_table(path, columns=["audio", "f0_hz", "segment", "midi_note"])
         for audio, f0 in zip(read_array(table, "audio"), table.column("f0_hz").to_numpy()):
             track = model.track(iter([audio.astype(np.float64)]))
             pitched = track.midi[track.voiced]
             estimates.append(float(midi_to_hz(np.median(pitched))) if len(pitched) else 0.0)
             truth.append(float(f0))
+        segments += table.column("segment").to_pylist()
+        octaves += [int(note) // 12 - 1 for note in table.column("midi_note").to_pylist()]
     estimates, truth = np.array(estimates), np.array(truth)
-    return pitch_metrics(estimates, truth) | {"clips": int(len(truth))}
+    out = pitch_metrics(estimates, truth) | {"clips": int(len(truth))}
+    for name, groups in (("segment", np.array(segments)), ("octave", np.array(octaves))):
+        out[name] = {str(value): pitch_metrics(estimates[groups == value], truth[groups == value])
+                     for value in sorted(set(groups.tolist()))}
+    return out
 
 
 def evaluate_tracker(model_dir: Path, test_phrases: Path, probes: Path, clips_dir: Path | None, out: Path,

@@ -100,10 +100,18 @@ def pitch_curve(notes: list[PlannedNote], times: np.ndarray) -> tuple[np.ndarray
     return midi, which
 
 
-def frame_labels(notes: list[PlannedNote], n_frames: int, hop_seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    """(f0 in Hz, 0 where unvoiced; flags) at frame centres 0, hop, 2·hop, …"""
+def frame_labels(notes: list[PlannedNote], n_frames: int, hop_seconds: float, with_tails: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(f0 in Hz, 0 where unvoiced; flags) at frame centres 0, hop, 2·hop, … With `with_tails`, a note released
+    into a rest keeps its last pitch until the next note (where it still sounds is for `sounding` to say)."""
     times = np.arange(n_frames) * hop_seconds
     midi, which = pitch_curve(notes, times)
+    if with_tails:
+        for index, note in enumerate(notes):
+            following = notes[index + 1].start if index + 1 < len(notes) else np.inf
+            tail = (times >= note.end) & (times < following)
+            if tail.any():
+                midi[tail] = pitch_curve([note], np.array([note.end - 1e-6]))[0][0]
     f0 = np.where(np.isfinite(midi), 440.0 * 2.0 ** ((np.nan_to_num(midi) - 69.0) / 12.0), 0.0)
     flags = np.zeros(n_frames, dtype=np.uint8)
     changes = [edge for note in notes for edge in (note.start, note.end)]

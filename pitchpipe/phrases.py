@@ -28,8 +28,8 @@ from pitchpipe.tones import NYQUIST_FRACTION, coloured_noise, mix_at_snr, partia
 RENDER_RATE = 44100
 BEND_RANGE_SEMITONES = 12  # glides of up to MAX_GLIDE_SEMITONES bend a held key
 BEND_STEP_SECONDS = 0.005
-RELEASE_FADE_SECONDS = 0.03  # after a release into a rest the sound is faded out: the label says silence there
-LEGATO_FADE_SECONDS = 0.01  # a struck key fades out this fast once the next one starts
+LEGATO_FADE_SECONDS = 0.01  # a struck key (or its release tail) fades out this fast once the next one starts
+MAX_TAIL_SECONDS = 2.0  # a release tail is rendered for at most this long
 CONTROL_SAMPLES = 160  # each partial's amplitude is computed every this many samples and interpolated between
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410),
           (440, 1020, 2240), (660, 1720, 2410), (490, 1350, 1690))  # formants F1-F3 (Hz) of eight vowels
@@ -52,18 +52,6 @@ def n_samples(config: PhrasesConfig) -> int:
 
 def n_frames(config: PhrasesConfig) -> int:
     return n_samples(config) // config.hop + 1
-
-
-def release_gain(notes: list[PlannedNote], times: np.ndarray) -> np.ndarray:
-    """1 while notes are held, fading to 0 over RELEASE_FADE_SECONDS after each release into a rest."""
-    gain = np.zeros(len(times))
-    for index, note in enumerate(notes):
-        gain[(times >= note.start) & (times < note.end)] = 1.0
-        following = notes[index + 1].start if index + 1 < len(notes) else np.inf
-        if following > note.end:
-            tail = (times >= note.end) & (times < min(following, note.end + RELEASE_FADE_SECONDS))
-            gain[tail] = np.maximum(gain[tail], 1.0 - (times[tail] - note.end) / RELEASE_FADE_SECONDS)
-    return gain
 
 
 def key_segments(notes: list[PlannedNote]) -> list[tuple[float, float, int, int]]:
@@ -91,9 +79,9 @@ def key_midi(notes: list[PlannedNote], segment: tuple[float, float, int, int], p
 
 
 def rendered_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, list[PlannedNote]]:
-    """A FluidSynth phrase: a program and a soundfont at random, each struck key rendered alone and cut at the
-    next one (a 10 ms crossfade; RELEASE_FADE_SECONDS into a rest), so the phrase is monophonic as its labels
-    are: a long release or an echo would otherwise sound under the next note. Resampled to the model's rate."""
+    """A FluidSynth phrase: a program and a soundfont at random, each struck key rendered alone with its release
+    tail and cut at the next key with a 10 ms crossfade, so the phrase is monophonic as its labels are: a long
+    release or an echo would otherwise sound under the next note. Resampled to the model's rate."""
     draw = rng(config.seed, "phrase-fluid", phrase_id)
     font = config.soundfonts[int(draw.integers(len(config.soundfonts)))]
     program = int(config.programs[int(draw.integers(len(config.programs)))])
@@ -102,13 +90,13 @@ def rendered_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, list
     mix = np.zeros(round(config.seconds * RENDER_RATE))
     segments = key_segments(notes)
     for index, segment in enumerate(segments):
-        start, end = segment[0], segment[1]
-        joined = index + 1 < len(segments) and segments[index + 1][0] <= end
-        fade = LEGATO_FADE_SECONDS if joined else RELEASE_FADE_SECONDS
-        frames = round((end - start + fade) * RENDER_RATE)
+        start = segment[0]
+        following = segments[index + 1][0] if index + 1 < len(segments) else config.seconds
+        sounding_for = min(following, segment[1] + MAX_TAIL_SECONDS) - start  # held, then its tail until the next key
+        frames = round((sounding_for + LEGATO_FADE_SECONDS) * RENDER_RATE)
         audio = to_mono(synth.render(key_midi(notes, segment, program), frames))
         elapsed = np.arange(frames) / RENDER_RATE
-        audio *= np.clip(1.0 - (elapsed - (end - start)) / fade, 0.0, 1.0)
+        audio *= np.clip(1.0 - (elapsed - sounding_for) / LEGATO_FADE_SECONDS, 0.0, 1.0)
         first = round(start * RENDER_RATE)
         piece = audio[:max(0, len(mix) - first)]
         mix[first:first + len(piece)] += piece
@@ -176,15 +164,15 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, lis
         tone *= 10.0 ** (slow_noise(times, 0.02, 0.7, draw) / 20.0)
         breath = coloured_noise(samples, draw.uniform(-6.0, -1.0), draw) * note_envelope(notes, times, draw)
         tone = mix_at_snr(tone, breath, draw.uniform(12.0, 35.0))
-    tone = _rest_noises(tone, notes, times, draw)
     return Phrase(phrase_id, "synthetic", -1, instrument, tone, *_empty_labels()), notes
 
 
 def note_envelope(notes: list[PlannedNote], times: np.ndarray, draw: np.random.Generator) -> np.ndarray:
-    """Level over the phrase: each attacked note rises in 5-40 ms and decays a little; tied notes carry on."""
+    """Level over the phrase: each attacked note rises in 5-40 ms and decays a little, tied notes carry on, and a
+    release into a rest dies away exponentially (a 60 dB fall in 0.03-0.3 s)."""
     level = np.zeros(len(times))
     peak = 1.0
-    for note in notes:
+    for index, note in enumerate(notes):
         held = (times >= note.start) & (times < note.end)
         into = times[held] - note.start
         if not note.tied:
@@ -193,18 +181,23 @@ def note_envelope(notes: list[PlannedNote], times: np.ndarray, draw: np.random.G
             level[held] = peak * np.minimum(1.0, into / attack) * np.exp(-into * draw.uniform(0.0, 1.5))
         else:
             level[held] = peak
+        following = notes[index + 1].start if index + 1 < len(notes) else np.inf
+        tail = (times >= note.end) & (times < following)
+        if tail.any() and held.any():
+            decay = 6.9 / draw.uniform(0.03, 0.3)  # e-folds per second for 60 dB in that time
+            level[tail] = level[held][-1] * np.exp(-(times[tail] - note.end) * decay)
     return level
 
 
-def _rest_noises(tone: np.ndarray, notes: list[PlannedNote], times: np.ndarray, draw: np.random.Generator
-                 ) -> np.ndarray:
+def rest_noises(tone: np.ndarray, notes: list[PlannedNote], times: np.ndarray, draw: np.random.Generator
+                ) -> np.ndarray:
     """Now and then a breath, a consonant-like hiss or a click in a rest: sounds that are not a pitch."""
     out = tone.copy()
     loud = np.sqrt(np.mean(np.square(tone))) or 1.0
     for previous, following in zip(notes, notes[1:]):
         gap = following.start - previous.end
         if gap > 0.12 and draw.random() < 0.4:
-            start = previous.end + RELEASE_FADE_SECONDS + 0.01
+            start = previous.end + 0.1
             inside = (times >= start) & (times < following.start - 0.02)
             count = int(inside.sum())
             if count:
@@ -239,12 +232,15 @@ def phrase_splits(source: str, total: int, config: PhrasesConfig) -> np.ndarray:
 
 
 def make_phrase(source: str, phrase_id: int, config: PhrasesConfig, augmented: bool) -> Phrase:
-    """One finished phrase: made, faded into its rests, augmented (train), at a random level, labelled."""
+    """One finished phrase: made, labelled (voiced while a note or its release tail sounds), augmented (train),
+    at a random level."""
     phrase, notes = (rendered_phrase if source == "fluid" else synthetic_phrase)(phrase_id, config)
-    times = np.arange(len(phrase.audio)) / config.sample_rate
-    audio = peak_normalise(phrase.audio * release_gain(notes, times))
-    f0, flags = frame_labels(notes, n_frames(config), config.hop / config.sample_rate)
+    audio = peak_normalise(phrase.audio)
+    f0, flags = frame_labels(notes, n_frames(config), config.hop / config.sample_rate, with_tails=True)
     f0 = np.where(sounding(audio, len(f0), config.hop), f0, 0.0).astype(np.float32)  # a note that died away: silence
+    if source == "synth":  # breaths and hisses in some rests, after the labels: they are not a pitch
+        times = np.arange(len(audio)) / config.sample_rate
+        audio = rest_noises(audio, notes, times, rng(config.seed, "phrase-rest-noise", phrase_id))
     draw = rng(config.seed, f"phrase-augment-{source}", phrase_id)
     if augmented:
         audio = augment(audio, config, draw)

@@ -192,6 +192,9 @@ def model_dir(explicit: str | Path | None = None) -> Path:
 @lru_cache(maxsize=4)
 def load_model(directory: str) -> PitchModel | TrackerModel:
     """The tracker or the note model saved in `directory` (cached: loaded once per process)."""
+    if not (Path(directory) / "model.json").is_file():
+        raise FileNotFoundError(f"{directory}: no trained model here (in the repository, `dvc repro` or `dvc pull` "
+                                "makes one: the tracker in tracker/, the note model in models/)")
     return load_tracker(directory) if is_tracker(directory) else load_pitch_model(directory)
 
 

@@ -144,6 +144,9 @@ def predict_command(inputs: list[str], model_dir: Path, options: TrackOptions, r
         model = load_model(str(model_dir))
     except (FileNotFoundError, ValueError) as error:
         print(f"pitchpipe predict: {error}", file=sys.stderr)
+        if isinstance(error, FileNotFoundError):
+            print("pitchpipe predict: name a model folder with --model DIR or $PITCHPIPE_MODEL (looked in "
+                  f"{model_dir.resolve()})", file=sys.stderr)
         return 2
     kind = "tracker" if isinstance(model, TrackerModel) else "note model"
     if isinstance(model, TrackerModel):
