@@ -4,8 +4,9 @@
 
 Prints start-up (a process that imports pitchpipe, loads the model and tracks one second), then real-time
 factors on a synthetic melody file of `--minutes` (written once as 16 kHz FLAC): `pitchpipe predict` in a
-process of its own (with its peak resident memory), librosa's YIN at the same 10 ms hop, and SwiftF0 (`pip install
-swift-f0`, a benchmark-only dependency, with --swift) on the same audio. One thread everywhere.
+process of its own (with its peak resident memory), librosa's YIN at the same 10 ms hop, and SwiftF0 (with --swift;
+`pip install -r benchmarks/requirements.txt`: benchmark-only dependencies) on the same audio. One thread
+everywhere.
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ def main() -> None:
     if args.swift:
         from swift_f0 import SwiftF0
 
-        detector = SwiftF0()
+        detector = SwiftF0(threads=1)
         start = time.perf_counter()
-        detector.detect_from_array(audio, RATE)
+        detector.detect(audio.astype(np.float32), RATE)
         swift = len(audio) / RATE / (time.perf_counter() - start)
         print(f"SwiftF0, first 10 min (its own 16 ms hop): {swift:.0f}x real time; pitchpipe / SwiftF0 = "
               f"{seconds / wall / swift:.2f}")

@@ -14,9 +14,6 @@ from pitchpipe.metrics import pitch_metrics, rounded
 from pitchpipe.notes import midi_to_hz
 from pitchpipe.tracking import TrackerModel, load_tracker
 
-NOTE_CLIP_CENTRE = 0.5  # a note clip's pitch, for the tracker: the median of its voiced frames
-
-
 def subset(phrases: PhraseSet, keep: np.ndarray) -> PhraseSet:
     return PhraseSet(phrases.audio[keep], phrases.f0_hz[keep], phrases.flags[keep],
                      [s for s, k in zip(phrases.source, keep) if k], phrases.sample_rate, phrases.hop)

@@ -39,10 +39,6 @@ def frame_count(n_samples: int, config: FramesConfig) -> int:
     return n_samples // config.hop + 1
 
 
-def frame_times(n_frames: int, config: FramesConfig, first: int = 0) -> np.ndarray:
-    return (first + np.arange(n_frames)) * config.hop / config.sample_rate
-
-
 def levels(config: FramesConfig) -> list[np.ndarray]:
     """The bin indices each pyramid level serves: level 0 from `level_below_midi[0]` up, and so on down."""
     midi = bin_midi(config)

@@ -8,7 +8,7 @@ grow with the file; the Viterbi path is decoded over the chunk with its margins.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -128,7 +128,3 @@ def load_tracker(model_dir: str | Path) -> TrackerModel:
         if not (model_dir / name).is_file():
             raise FileNotFoundError(f"{model_dir / name}: no trained tracker here (run `dvc repro train_tracker` or `dvc pull`)")
     return TrackerModel(load_numpy_network(model_dir / MODEL_FILE), json.loads((model_dir / META_FILE).read_text()))
-
-
-def with_decoder(model: TrackerModel, **changes) -> Decoder:
-    return replace(model.decoder, **changes)
