@@ -23,7 +23,7 @@ def digest(folder):
 def test_repro_is_incremental_and_reproducible(tiny, tmp_path):
     project = make_project(tmp_path, tiny)
     first = run_cmd(["dvc", "repro", "featurize"], project)
-    assert sorted(ran_stages(first.stdout)) == ["featurize", "prepare", "render", "synthesize"]
+    assert sorted(ran_stages(first.stdout)) == ["check_params", "featurize", "prepare", "render", "synthesize"]
     features = digest(project / "data/features")
     assert len(features) == 12 + 4 and all(name.split("/")[0] in ("train", "val", "test") for name in features)
 
@@ -33,7 +33,7 @@ def test_repro_is_incremental_and_reproducible(tiny, tmp_path):
     tiny["featurize"]["harmonic"]["floor_db"] = -60
     write_params(tiny, project / "params.yaml")
     changed = run_cmd(["dvc", "repro", "featurize"], project)
-    assert ran_stages(changed.stdout) == ["featurize"]
+    assert ran_stages(changed.stdout) == ["check_params", "featurize"]  # the params check runs before any stage
     assert digest(project / "data/features") != features
 
     tiny["featurize"]["harmonic"]["floor_db"] = -80
@@ -43,7 +43,8 @@ def test_repro_is_incremental_and_reproducible(tiny, tmp_path):
 
     tiny["prepare"]["gain_min"] = 0.5
     write_params(tiny, project / "params.yaml")
-    assert sorted(ran_stages(run_cmd(["dvc", "repro", "featurize"], project).stdout)) == ["featurize", "prepare", "synthesize"]
+    assert sorted(ran_stages(run_cmd(["dvc", "repro", "featurize"], project).stdout)) == ["check_params", "featurize", "prepare",
+                                                                                       "synthesize"]
 
 
 DATA_STAGES = {"render": "data/rendered", "prepare": "data/clips", "synthesize": "data/synth",

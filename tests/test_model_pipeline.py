@@ -85,6 +85,11 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     assert failed.returncode != 0
     assert "params.yaml: featurize.max_Hz: unknown key (did you mean 'max_hz'?)" in failed.stdout + failed.stderr
     assert ran_stages(failed.stdout) == ["check_params"]
+    features = {path: path.read_bytes() for path in sorted((project / "data/features").rglob("*.parquet"))}
+    targeted = run_cmd(["dvc", "repro", "featurize"], project, check=False)  # one stage named: the check runs first
+    assert targeted.returncode != 0 and "featurize.max_Hz: unknown key" in targeted.stdout + targeted.stderr
+    assert ran_stages(targeted.stdout) == ["check_params"]
+    assert {path: path.read_bytes() for path in sorted((project / "data/features").rglob("*.parquet"))} == features
     del params["featurize"]["max_Hz"]
     write_params(params, project / "params.yaml")
     shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
