@@ -1,6 +1,6 @@
 """The evaluate_tracker stage's library: the tracker, YIN and pYIN frame by frame on the melody test split (all of
-it and by source) and the melody probes, notes from `--notes` against the planned notes, and the tracker reduced
-to one pitch per clip on the note test split beside the note model."""
+it and by source) and the melody probes, and the tracker reduced to one pitch per clip on the note test split
+beside the note model."""
 
 from __future__ import annotations
 
@@ -14,14 +14,9 @@ from pitchpipe.metrics import pitch_metrics, rounded
 from pitchpipe.notes import midi_to_hz
 from pitchpipe.tracking import TrackerModel, load_tracker
 
-def subset(phrases: PhraseSet, keep: np.ndarray) -> PhraseSet:
-    return PhraseSet(phrases.audio[keep], phrases.f0_hz[keep], phrases.flags[keep],
-                     [s for s, k in zip(phrases.source, keep) if k], phrases.sample_rate, phrases.hop)
-
-
-def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -> dict:
+def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """The tracker on every phrase of the set, YIN and pYIN on the first `baseline_phrases`, and the tracker on
-    those same phrases (the fair comparison)."""
+    those same phrases (the fair comparison); also the tracker's (Hz, voiced) of every frame, for subsets."""
     hz, voiced = model_tracks(model, phrases)
     frames = phrases.f0_hz.shape[1]
     out = {"tracker": melody_scores(phrases.f0_hz.ravel(), phrases.flags.ravel(), hz, voiced),
@@ -32,7 +27,7 @@ def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -
         out["tracker_on_baseline_phrases"] = melody_scores(phrases.f0_hz[:limit].ravel(), phrases.flags[:limit].ravel(),
                                                            hz[:limit * frames], voiced[:limit * frames])
         out.update(baseline_scores(phrases, limit))
-    return out
+    return out, hz, voiced
 
 
 def note_clip_scores(model: TrackerModel, clips_dir: Path) -> dict:
@@ -64,13 +59,14 @@ def evaluate_tracker(model_dir: Path, test_phrases: Path, probes: Path, clips_di
                      baseline_phrases: int) -> dict:
     model = load_tracker(model_dir)
     test = load_phrases(test_phrases)
-    report = {"test": set_scores(model, test, baseline_phrases),
-              "probes": set_scores(model, load_phrases(probes), baseline_phrases)}
+    test_scores, hz, voiced = set_scores(model, test, baseline_phrases)
+    report = {"test": test_scores, "probes": set_scores(model, load_phrases(probes), baseline_phrases)[0]}
     sources = np.array(["synthetic" if s == "synthetic" else "soundfont" for s in test.source])
     for name in ("soundfont", "synthetic"):
-        keep = sources == name
+        keep = np.repeat(sources == name, test.f0_hz.shape[1])  # the frames of this source's phrases
         if keep.any():
-            report[f"test_{name}"] = {"tracker": set_scores(model, subset(test, keep), 0)["tracker"]}
+            report[f"test_{name}"] = {"tracker": melody_scores(test.f0_hz.ravel()[keep], test.flags.ravel()[keep],
+                                                               hz[keep], voiced[keep])}
     if clips_dir is not None:
         report["note_clips"] = note_clip_scores(model, clips_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -275,12 +275,12 @@ def plot_track(track: PitchTrack, bin_midi: np.ndarray, title: str, out: Path) -
     import matplotlib.pyplot as plt
 
     hz = midi_to_hz(bin_midi)
-    step = bin_midi[1] - bin_midi[0]
+    bin_step = bin_midi[1] - bin_midi[0]
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     if track.spectrum is not None and len(track.spectrum):
         step = np.median(np.diff(track.spectrum_times)) if len(track.spectrum_times) > 1 else 0.1
         axes.pcolormesh(np.append(track.spectrum_times - step / 2, track.spectrum_times[-1] + step / 2),
-                        np.append(hz, midi_to_hz(bin_midi[-1] + step)), track.spectrum.T, cmap="magma", shading="flat")
+                        np.append(hz, midi_to_hz(bin_midi[-1] + bin_step)), track.spectrum.T, cmap="magma", shading="flat")
     axes.plot(track.times, track.frequency, color="#5ce1e6", linewidth=1.5, marker=".", markersize=3, label="pitch")
     axes.set(yscale="log", xlabel="time (s)", ylabel="frequency (Hz)", title=title, ylim=(hz[0], hz[-1]))
     axes.legend(loc="upper right")
