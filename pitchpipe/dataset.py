@@ -8,13 +8,12 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import keras
 
 from pitchpipe.errors import DataError
 from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.seeding import rng
-from pitchpipe.shards import column_shape, list_shards, read_array
+from pitchpipe.shards import column_shape, list_shards, read_array, read_shard, shard_rows, shard_schema
 
 MEMORY_BUDGET_ENV = "PITCHPIPE_MEMORY_BUDGET_MB"
 
@@ -23,7 +22,7 @@ def feature_shape(folder: str | Path) -> tuple[int, ...]:
     shards = list_shards(folder)
     if not shards:
         raise DataError(f"{folder}: no feature shards")
-    return column_shape(pq.read_schema(shards[0]), FEATURE_COLUMN)
+    return column_shape(shard_schema(shards[0]), FEATURE_COLUMN)
 
 
 def kept_rows(table: pa.Table, exclude: dict[str, str] | None) -> np.ndarray:
@@ -39,7 +38,7 @@ def load_split(folder: str | Path, columns=("f0_hz",), exclude: dict[str, str] |
     """All spectrograms of a split (float16 as stored) and the requested label columns, less `exclude`d rows."""
     tables = []
     for path in list_shards(folder):
-        table = pq.read_table(path, columns=list(dict.fromkeys([FEATURE_COLUMN, *columns, *(exclude or {})])))
+        table = read_shard(path, columns=list(dict.fromkeys([FEATURE_COLUMN, *columns, *(exclude or {})])))
         tables.append(table.take(kept_rows(table, exclude)))
     tables = [t for t in tables if t.num_rows]
     if not tables:
@@ -52,7 +51,7 @@ def load_split(folder: str | Path, columns=("f0_hz",), exclude: dict[str, str] |
 def fits_in_memory(folder: str | Path) -> bool:
     budget = float(os.environ.get(MEMORY_BUDGET_ENV, 8192)) * 2 ** 20
     shards = list_shards(folder)
-    rows = sum(pq.read_metadata(p).num_rows for p in shards)
+    rows = sum(shard_rows(p) for p in shards)
     bytes_per_row = 2 * int(np.prod(feature_shape(folder)))
     return rows * bytes_per_row <= budget
 
@@ -70,8 +69,8 @@ class ShardBatches(keras.utils.PyDataset):
         super().__init__()
         self.folder, self.batch_size, self.encode, self.seed, self.shuffle = Path(folder), batch_size, encode, seed, shuffle
         self.exclude = exclude
-        self.rows = {path: kept_rows(pq.read_table(path, columns=list(exclude)), exclude) if exclude
-                     else np.arange(pq.read_metadata(path).num_rows) for path in list_shards(folder)}
+        self.rows = {path: kept_rows(read_shard(path, columns=list(exclude)), exclude) if exclude
+                     else np.arange(shard_rows(path)) for path in list_shards(folder)}
         self.shards = [path for path, rows in self.rows.items() if len(rows)]
         self.in_memory = fits_in_memory(folder) if in_memory is None else in_memory
         self.epoch = first_epoch  # a resumed run shuffles its epochs as the uninterrupted run would have
@@ -103,7 +102,7 @@ class ShardBatches(keras.utils.PyDataset):
         if shard is None:
             return self.features[rows].astype(np.float32), self.targets[rows]
         if self._cached is None or self._cached[0] != shard:
-            table = pq.read_table(shard, columns=[FEATURE_COLUMN, "f0_hz"]).take(self.rows[shard])
+            table = read_shard(shard, columns=[FEATURE_COLUMN, "f0_hz"]).take(self.rows[shard])
             self._cached = (shard, read_array(table, FEATURE_COLUMN), self.encode(table.column("f0_hz").to_numpy()))
         return self._cached[1][rows].astype(np.float32), self._cached[2][rows]
 

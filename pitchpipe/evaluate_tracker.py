@@ -33,13 +33,12 @@ def set_scores(model: TrackerModel, phrases: PhraseSet, baseline_phrases: int) -
 def note_clip_scores(model: TrackerModel, clips_dir: Path) -> dict:
     """The tracker, reduced to one pitch per clip (the median of its voiced frames), on the note test split,
     overall and by segment and octave."""
-    import pyarrow.parquet as pq
 
-    from pitchpipe.shards import list_shards, read_array
+    from pitchpipe.shards import list_shards, read_array, read_shard
 
     estimates, truth, segments, octaves = [], [], [], []
     for path in list_shards(clips_dir / "test"):
-        table = pq.read_table(path, columns=["audio", "f0_hz", "segment", "midi_note"])
+        table = read_shard(path, columns=["audio", "f0_hz", "segment", "midi_note"])
         for audio, f0 in zip(read_array(table, "audio"), table.column("f0_hz").to_numpy()):
             track = model.track(iter([audio.astype(np.float64)]))
             pitched = track.midi[track.voiced]

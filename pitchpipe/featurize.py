@@ -7,11 +7,10 @@ from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pitchpipe.config import FeaturizeConfig
 from pitchpipe.parallel import Progress, map_shards
-from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, read_shard, reset_folder, shard_rows, with_shape, write_atomic
 from pitchpipe.spectrogram import feature_axes, features
 
 FEATURE_COLUMN = "spectrogram"
@@ -35,7 +34,7 @@ def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
 
 def _featurize_task(config: FeaturizeConfig, out_dir: Path, task: tuple[str, Path]) -> int:
     split, source = task
-    table = featurize_table(pq.read_table(source), config)
+    table = featurize_table(read_shard(source), config)
     write_atomic(table, out_dir / split / source.name)
     return table.num_rows
 
@@ -47,7 +46,7 @@ def run_featurize(config: FeaturizeConfig, clip_dirs: list[str | Path], out_dir:
     out_dir = Path(out_dir)
     tasks = [(split, source) for split in SPLITS for folder in map(Path, clip_dirs) if (folder / split).is_dir()
              for source in list_shards(folder / split)]
-    total = sum(pq.read_metadata(source).num_rows for _, source in tasks)
+    total = sum(shard_rows(source) for _, source in tasks)
     for split in SPLITS:
         reset_folder(out_dir / split)
     progress = Progress("featurize", total, "clips")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pitchpipe.config import FramesConfig
 from pitchpipe.featurize import FEATURE_COLUMN
@@ -22,7 +21,7 @@ from pitchpipe.frames import FrameAnalysis, model_input
 from pitchpipe.melody import BOUNDARY
 from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.seeding import rng
-from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, read_shard, reset_folder, shard_rows, with_shape, write_atomic
 
 _analyses: dict[FramesConfig, FrameAnalysis] = {}
 
@@ -67,9 +66,9 @@ def frame_table(phrases: pa.Table, config: FramesConfig, seed: int, split: str) 
 
 def _frames_task(config: FramesConfig, seed: int, out_dir: Path, task: tuple[str, Path]) -> int:
     split, source = task
-    table = frame_table(pq.read_table(source), config, seed, split)
+    table = frame_table(read_shard(source), config, seed, split)
     write_atomic(table, out_dir / split / source.name)
-    return pq.read_metadata(source).num_rows
+    return shard_rows(source)
 
 
 def run_featurize_frames(config: FramesConfig, seed: int, phrases_dir: str | Path, out_dir: str | Path,
@@ -77,7 +76,7 @@ def run_featurize_frames(config: FramesConfig, seed: int, phrases_dir: str | Pat
     """Frame rows for every phrase shard of every split, under the same shard names; returns the phrase count."""
     phrases_dir, out_dir = Path(phrases_dir), Path(out_dir)
     tasks = [(split, source) for split in SPLITS for source in list_shards(phrases_dir / split)]
-    total = sum(pq.read_metadata(source).num_rows for _, source in tasks)
+    total = sum(shard_rows(source) for _, source in tasks)
     for split in SPLITS:
         reset_folder(out_dir / split)
     progress = Progress("featurize_frames", total, "phrases")

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pitchpipe.melody import GLIDE, NEAR_CHANGE, VIBRATO
 from pitchpipe.metrics import rounded
 from pitchpipe.notes import cents_between, midi_to_hz
-from pitchpipe.shards import list_shards, read_array
+from pitchpipe.shards import list_shards, read_array, read_shard
 
 YIN_FMIN, YIN_FMAX = 60.0, 2100.0  # C2 a little flat to C7 a little sharp: the phrases' range
 YIN_FRAME = 2048  # 128 ms at 16 kHz: two periods of the lowest pitch
@@ -37,7 +36,7 @@ class PhraseSet:
 
 def load_phrases(folder, limit: int | None = None) -> PhraseSet:
     """Every phrase shard of `folder` in name order (the first `limit` phrases when given)."""
-    tables = [pq.read_table(path) for path in list_shards(folder)]
+    tables = [read_shard(path) for path in list_shards(folder)]
     tables = [t for t in tables if t.num_rows]
     audio = np.concatenate([read_array(t, "audio") for t in tables])
     f0, flags = (np.concatenate([read_array(t, c) for t in tables]) for c in ("f0_hz", "flags"))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pitchpipe.audio import peak_normalise, reject_band, resample, rms_db, slice_clip, segment_starts, to_mono
 from pitchpipe.tones import can_remove_fundamental, coloured_noise, mix_at_snr, reverberate, tilt
@@ -15,7 +14,7 @@ from pitchpipe.config import SEGMENTS, PrepareConfig
 from pitchpipe.errors import DataError, ParamsError
 from pitchpipe.seeding import rng
 from pitchpipe.parallel import Progress, map_shards
-from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, reset_folder, with_shape, write_atomic
+from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, read_shard, reset_folder, with_shape, write_atomic
 
 LABEL_COLUMNS = ("note_id", "soundfont", "program", "instrument", "family", "midi_note", "detune_cents", "f0_hz",
                  "velocity")
@@ -148,7 +147,7 @@ def clip_table(columns: dict[str, list], clip_samples: int, sample_rate: int) ->
 
 def _prepare_task(config: PrepareConfig, out_dir: Path, assignment: dict[int, str],
                   source: Path) -> tuple[int, int, int]:
-    table = pq.read_table(source)
+    table = read_shard(source)
     render_rate = int(table.schema.metadata[b"sample_rate"])
     by_split, dropped = prepare_shard(table, render_rate, assignment, config)
     for split, clips in by_split.items():
@@ -162,7 +161,7 @@ def run_prepare(config: PrepareConfig, render_dir: str | Path, out_dir: str | Pa
     sources = list_shards(render_dir)
     if not sources:
         raise DataError(f"{render_dir}: no rendered shards")
-    keys = [pq.read_table(s, columns=["note_id", "soundfont", "program", "midi_note"]) for s in sources]
+    keys = [read_shard(s, columns=["note_id", "soundfont", "program", "midi_note"]) for s in sources]
     note_ids = np.concatenate([t.column("note_id").to_numpy() for t in keys])
     assignment = assign_splits(note_ids, np.concatenate([split_groups(t) for t in keys]), config)  # validates first
     out_dir = Path(out_dir)

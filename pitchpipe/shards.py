@@ -28,6 +28,56 @@ def list_shards(folder: str | Path) -> list[Path]:
     return sorted(folder.glob("shard-*.parquet"))
 
 
+def stage_writing(path: Path, dvc_yaml: Path = Path("dvc.yaml")) -> tuple[str, str] | None:
+    """(stage, output) of the dvc.yaml stage (read from the current folder) whose output holds `path`, or None."""
+    import yaml
+
+    try:
+        stages = yaml.safe_load(dvc_yaml.read_text()).get("stages", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    target = Path(os.path.abspath(path))
+    for name, stage in stages.items():
+        for out in stage.get("outs", []) if isinstance(stage, dict) else []:
+            out = next(iter(out)) if isinstance(out, dict) else out
+            out_path = Path(os.path.abspath(out))
+            if target == out_path or out_path in target.parents:
+                return name, out
+    return None
+
+
+def unreadable(path: Path, error: Exception) -> DataError:
+    """A corrupt or truncated shard, named, with the two ways back: restore it from the DVC cache or rebuild it."""
+    found = stage_writing(path)
+    remedy = (f"restore it with `dvc checkout -f {found[1]}` or rebuild it with `dvc repro -f {found[0]}`" if found else
+              "restore it with `dvc checkout -f`, or rebuild it with `dvc repro -f` and the stage that writes it")
+    reason = (str(error).splitlines() or [type(error).__name__])[0]
+    reason = reason.split("': ", 1)[-1].split(". ")[0]  # pyarrow repeats the path, then adds a second sentence
+    return DataError(f"{path}: corrupt or truncated Parquet shard ({reason}); {remedy}")
+
+
+def read_shard(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """pq.read_table, with a damaged file reported as a DataError that names it."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as error:
+        raise unreadable(Path(path), error) from None
+
+
+def shard_rows(path: str | Path) -> int:
+    try:
+        return pq.read_metadata(path).num_rows
+    except (pa.ArrowException, OSError) as error:
+        raise unreadable(Path(path), error) from None
+
+
+def shard_schema(path: str | Path) -> pa.Schema:
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as error:
+        raise unreadable(Path(path), error) from None
+
+
 def write_atomic(table: pa.Table, path: str | Path) -> None:
     """Write under a temporary name in the same folder, then rename: readers never see half a shard."""
     path = Path(path)

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pitchpipe.config import TrainConfig
 from pitchpipe.dataset import ShardBatches, feature_shape, kept_rows, load_split
@@ -20,7 +19,7 @@ from pitchpipe.errors import DataError
 from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.metrics import pitch_metrics, rounded
 from pitchpipe.saved_model import PitchCodec, save_pitch_model
-from pitchpipe.shards import list_shards, read_array
+from pitchpipe.shards import list_shards, read_array, read_shard, shard_schema
 
 def configure_devices() -> str:
     """Mixed precision on a GPU; returns a word for the log. CPU/GPU is a runtime matter, never a param."""
@@ -87,7 +86,7 @@ def feature_statistics(folder: Path, exclude: dict[str, str] | None = None) -> t
     one shard at a time: the first rows alone would be the lowest notes only."""
     total = total_square = count = 0.0
     for path in list_shards(folder):
-        table = pq.read_table(path, columns=[FEATURE_COLUMN, *(exclude or {})])
+        table = read_shard(path, columns=[FEATURE_COLUMN, *(exclude or {})])
         values = read_array(table, FEATURE_COLUMN)[kept_rows(table, exclude)].astype(np.float64)
         total, total_square, count = total + values.sum(), total_square + np.square(values).sum(), count + values.size
     mean = total / count
@@ -151,7 +150,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     features_dir, models_dir, checkpoint_dir = Path(features_dir), Path(models_dir), Path(checkpoint_dir)
     keras.utils.set_random_seed(config.seed)
     device = configure_devices()
-    schema_metadata = pq.read_schema(list_shards(features_dir / "train")[0]).metadata
+    schema_metadata = shard_schema(list_shards(features_dir / "train")[0]).metadata
     featurize = json.loads(schema_metadata[b"featurize"])
     codec = codec_for(config, featurize)
     if config.head != "bins":  # a regression head has no way to say "no pitch": train it on pitched clips only
