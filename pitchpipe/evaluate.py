@@ -15,7 +15,7 @@ from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, p
 from pitchpipe.notes import hz_to_midi
 from pitchpipe.pitch import fft_peak_hz, yin_hz
 from pitchpipe.saved_model import PitchModel, load_pitch_model
-from pitchpipe.shards import SPLITS, list_shards, read_array
+from pitchpipe.shards import SPLITS, list_shards, read_array, read_shard
 
 CLIP_GROUPS = ("segment", "family", "soundfont", "missing_fundamental", "octave")
 HEADLINE = ("count", "rpa_50c", "rpa_10c", "median_abs_cents", "octave_error_rate", "mae_hz")
@@ -38,7 +38,7 @@ def clip_audio(clips_dir: Path, splits: tuple[str, ...], clip_ids: np.ndarray) -
     ids, parts = [], []
     for split in splits:
         for path in list_shards(clips_dir / split):
-            table = pq.read_table(path, columns=["clip_id", "audio"])
+            table = read_shard(path, columns=["clip_id", "audio"])
             shard_ids = table.column("clip_id").to_numpy()
             rows = np.flatnonzero([int(c) in wanted for c in shard_ids])
             if len(rows):
@@ -76,13 +76,13 @@ def evaluate_test_split(model: PitchModel, features_dir: Path, clips_dir: Path, 
     for name in ("fft_peak", "yin"):
         for row, other in zip(notes, by_note(estimates[name], true_hz, labels["midi_note"])):
             row[f"{name}_median_abs_cents"] = other["median_abs_cents"]
-    write_json(out_dir / "error_by_note.json", notes)
+    write_json(out_dir / "plots" / "error_by_note.json", notes)
     write_predictions(out_dir / "predictions.parquet", labels, estimates, confidence)
     return {"overall": overall, "breakdown": groups, "reliability": reliability(confidence, estimates["model"], true_hz)}
 
 
 def load_probes(probes_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    tables = [pq.read_table(path) for path in list_shards(probes_dir)]
+    tables = [read_shard(path) for path in list_shards(probes_dir)]
     table = pa.concat_tables(tables)
     labels = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names if name != "audio"}
     return np.concatenate([read_array(t, "audio") for t in tables]), labels
@@ -142,24 +142,24 @@ def write_predictions(path: Path, labels: dict[str, np.ndarray], estimates: dict
     pq.write_table(pa.table(columns), path, compression="zstd")
 
 
-def octave_rows(breakdowns: dict[str, dict]) -> list[dict]:
-    """Plot data: one row per (evaluation set, octave) with every estimator's RPA within 50 cents."""
-    rows = []
-    for name, groups in breakdowns.items():
-        for octave, scores in groups["octave"].items():
-            rows.append({"set": name, "octave": octave, **{f"{e}_rpa_50c": s["rpa_50c"] for e, s in scores.items()}})
-    return rows
+def octave_rows(groups: dict) -> list[dict]:
+    """Plot data for one evaluation set: a row per octave (its number, so `dvc plots` draws a numeric axis, and its
+    name) with every estimator's RPA within 50 cents."""
+    rows = [{"octave": int(name.split("–")[0][1:]), "name": name, **{f"{e}_rpa_50c": s["rpa_50c"] for e, s in scores.items()}}
+            for name, scores in groups["octave"].items()]
+    return sorted(rows, key=lambda row: row["octave"])
 
 
 def evaluate(model_dir: Path, features_dir: Path, clips_dir: Path, probes_dir: Path, out_dir: Path) -> dict:
-    """Headline scores → metrics.json; breakdowns → breakdown.json; per-octave and per-note plot data."""
+    """Scores → metrics.json; breakdowns → breakdown.json; plot data (by note, by octave and reliability, one file
+    per evaluation set so each is its own series) → plots/."""
     model = load_pitch_model(model_dir)
     test = evaluate_test_split(model, features_dir, clips_dir, out_dir)
     probes = evaluate_probes(model, probes_dir, out_dir)
     metrics = {"test": test["overall"], "probes": probes["overall"]}
     write_json(out_dir / "metrics.json", metrics)
     write_json(out_dir / "breakdown.json", {"test": test["breakdown"], "probes": probes["breakdown"]})
-    write_json(out_dir / "error_by_octave.json", octave_rows({"test": test["breakdown"], "probes": probes["breakdown"]}))
-    write_json(out_dir / "reliability.json", [{"set": name, **row} for name, result in (("test", test), ("probes", probes))
-                                              for row in result["reliability"]])
+    for name, result in (("test", test), ("probes", probes)):
+        write_json(out_dir / "plots" / f"octave_{name}.json", octave_rows(result["breakdown"]))
+        write_json(out_dir / "plots" / f"reliability_{name}.json", result["reliability"])
     return metrics

@@ -84,13 +84,32 @@ def by_note(predicted_hz: np.ndarray, true_hz: np.ndarray, midi_note: np.ndarray
     return rows
 
 
-def reliability(confidence: np.ndarray, predicted_hz: np.ndarray, true_hz: np.ndarray, bins: int = 10) -> list[dict]:
-    """Accuracy (within 50 cents) of the clips in each confidence bin [k/bins, (k+1)/bins): a confidence that
-    means something rises with it."""
+def reliability(confidence: np.ndarray, predicted_hz: np.ndarray, true_hz: np.ndarray, bins: int = 10,
+                min_count: int = 30) -> list[dict]:
+    """Accuracy (within 50 cents) against confidence: a confidence that means something rises with it. Bins of
+    width 1/`bins` are merged with their neighbours until each holds `min_count` clips, so the curve does not
+    zigzag on a handful; each row gives its range, its clips' mean confidence and their count."""
+    confidence = np.asarray(confidence, dtype=float)
     correct = np.abs(np.nan_to_num(cents_between(predicted_hz, true_hz), nan=np.inf)) <= 50
-    which = np.minimum((np.asarray(confidence) * bins).astype(int), bins - 1)
-    return [{"confidence": (k + 0.5) / bins, "count": int((which == k).sum()),
-             "rpa_50c": float(correct[which == k].mean()) if (which == k).any() else None} for k in range(bins)]
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for k in range(bins):
+        current.append(k)
+        if counts[current].sum() >= min_count:
+            groups.append(current)
+            current = []
+    if current:  # too few left for a bin of their own: they join the last one
+        groups[-1:] = [(groups[-1] if groups else []) + current]
+    rows = []
+    for group in groups:
+        members = np.isin(which, group)
+        if members.any():
+            rows.append({"confidence_low": group[0] / bins, "confidence_high": (group[-1] + 1) / bins,
+                         "confidence": float(confidence[members].mean()), "count": int(members.sum()),
+                         "rpa_50c": float(correct[members].mean())})
+    return rows
 
 
 def write_json(path: Path, value) -> None:

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pitchpipe.notes import note_name
 from pitchpipe.plots import figure as _figure, pyplot as _pyplot, svg as _svg, table as _table
+from pitchpipe.shards import list_shards, read_array, read_shard, shard_rows
 
 WORST_CLIPS = 8
 EXAMPLE_FAMILIES = ("piano", "guitar", "strings", "brass", "reed", "synth lead")
@@ -63,35 +63,69 @@ def training_curves_plot(live_dir: Path) -> str:
     for name in ("train/loss", "eval/loss"):
         loss_axis.plot(*_live_series(live_dir, name), marker=".", label=name)
     loss_axis.set_yscale("log")
-    loss_axis.set_xlabel("epoch")
+    loss_axis.set(xlabel="epoch", ylabel="loss")
     loss_axis.legend()
     accuracy_axis.plot(*_live_series(live_dir, "eval/rpa50"), marker=".", color="#55a868")
-    accuracy_axis.set_xlabel("epoch")
-    accuracy_axis.set_ylabel("validation RPA (50 cents)")
+    accuracy_axis.set(xlabel="epoch", ylabel="validation RPA (50 cents)")
+    figure.tight_layout(w_pad=3.0)
     return _svg(figure)
 
 
-def spectrogram_examples(features_dir: Path) -> str:
-    """One sustain-clip spectrogram for each of a few instrument families from the test split."""
+def spectrogram_examples(features_dir: Path, featurize: dict) -> tuple[str, str]:
+    """(title, figure): one sustain clip's model input for each of a few instrument families from the test split,
+    drawn as what the representation is, with its axes labelled."""
     from pitchpipe.featurize import FEATURE_COLUMN
-    from pitchpipe.shards import list_shards, read_array
 
     examples: dict[str, tuple] = {}
     for path in list_shards(features_dir / "test"):
-        table = pq.read_table(path, columns=["family", "segment", "instrument", "midi_note", FEATURE_COLUMN])
+        table = read_shard(path, columns=["family", "segment", "instrument", "midi_note", FEATURE_COLUMN])
         for row, (family, segment) in enumerate(zip(table.column("family").to_pylist(), table.column("segment").to_pylist())):
             if family in EXAMPLE_FAMILIES and segment == "sustain" and family not in examples:
                 examples[family] = (table.column("instrument")[row].as_py(), table.column("midi_note")[row].as_py(),
-                                    read_array(table.slice(row, 1), FEATURE_COLUMN)[0])
+                                    read_array(table.slice(row, 1), FEATURE_COLUMN)[0].astype(np.float32))
         if len(examples) == len(EXAMPLE_FAMILIES):
             break
-    figure, axes = _pyplot().subplots(1, max(1, len(examples)), figsize=(2.2 * max(1, len(examples)), 3.0))
-    for axis, (instrument, midi, image) in zip(np.atleast_1d(axes), examples.values()):
-        axis.imshow(image.astype(np.float32)[:256], origin="lower", aspect="auto", cmap="viridis")
+    representation = featurize["representation"]
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, max(1, len(examples)), figsize=(2.4 * max(1, len(examples)), 3.4), squeeze=False)
+    for axis, (instrument, midi, values) in zip(axes[0], examples.values()):
         axis.set_title(f"{instrument}\n{note_name(midi)}", fontsize=8)
-        axis.set_xticks([])
-        axis.set_yticks([])
-    return _svg(figure)
+        axis.tick_params(labelsize=7)
+        if representation == "harmonic":
+            _draw_harmonic(axis, values, featurize)
+        elif representation == "stft":
+            _draw_stft(axis, values, featurize)
+        else:
+            axis.plot(np.arange(len(values)) / featurize["sample_rate"], values, linewidth=0.4)
+            axis.set_xlabel("s", fontsize=7)
+    figure.tight_layout()
+    titles = {"harmonic": "Example inputs (sustain clips): log magnitude at each pitch bin's harmonics",
+              "stft": "Example inputs (sustain clips): STFT log magnitude, 0–4 kHz",
+              "raw": "Example inputs (sustain clips): the raw audio the model reads"}
+    return titles.get(representation, titles["raw"]), _svg(figure)
+
+
+def _draw_harmonic(axis, values: np.ndarray, featurize: dict) -> None:
+    """Rows: pitch bins from midi_low at bins_per_semitone; columns: the multiples of each bin's pitch sampled."""
+    per_semitone, low = featurize["bins_per_semitone"], featurize["midi_low"]
+    axis.imshow(values, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
+    harmonics = featurize["harmonics"]
+    axis.set_xticks(range(len(harmonics)), [f"{h:g}" for h in harmonics], fontsize=6, rotation=90)
+    octaves = [m for m in range(int(np.ceil(low / 12) * 12), int(low + values.shape[0] / per_semitone) + 1, 12)]
+    axis.set_yticks([(m - low) * per_semitone for m in octaves], [note_name(m) for m in octaves])
+    axis.set_xlabel("× the bin's pitch", fontsize=7)
+    axis.set_ylabel("pitch bin", fontsize=7)
+
+
+def _draw_stft(axis, values: np.ndarray, featurize: dict) -> None:
+    """Frequency up to 4 kHz (the bins' own spacing, whatever nfft, rate or max_hz) against time in the clip."""
+    rate, hop = featurize["sample_rate"], featurize["nperseg"] - featurize["noverlap"]
+    bin_hz = rate / featurize["nfft"]
+    shown = min(values.shape[0], int(4000 / bin_hz) + 1)
+    axis.imshow(values[:shown], origin="lower", aspect="auto", cmap="viridis", interpolation="nearest",
+                extent=(0, values.shape[1] * hop / rate, 0, shown * bin_hz))
+    axis.set_xlabel("time in clip (s)", fontsize=7)
+    axis.set_ylabel("Hz", fontsize=7)
 
 
 def wav_data_uri(audio: np.ndarray, sample_rate: int) -> str:
@@ -134,32 +168,38 @@ def comparison_table(groups: dict[str, dict], first: str) -> str:
 
 
 def octave_plot(octave_sets: dict[str, dict]) -> str:
-    """RPA within 50 cents per octave, the model beside YIN, one panel per evaluation set."""
+    """RPA within 50 cents per octave, the model beside YIN, one panel per evaluation set; the legend above."""
     plt = _pyplot()
     figure, axes = plt.subplots(1, len(octave_sets), figsize=(3.4 * len(octave_sets), 3.0), sharey=True, squeeze=False)
     for axis, (title, octaves) in zip(axes[0], octave_sets.items()):
         names = sorted(octaves, key=lambda name: int(name.split("–")[0][1:]))
         x = np.arange(len(names))
-        for offset, (estimator, colour) in zip((-0.2, 0.2), (("model", "#4c72b0"), ("yin", "#dd8452"))):
-            axis.bar(x + offset, [octaves[n][estimator]["rpa_50c"] for n in names], 0.4, color=colour, label=estimator)
+        for offset, (estimator, colour) in zip((-0.2, 0.2), (("model", "#4c72b0"), ("YIN", "#dd8452"))):
+            axis.bar(x + offset, [octaves[n][estimator.lower()]["rpa_50c"] for n in names], 0.4, color=colour,
+                     label=estimator)
         axis.set_xticks(x, [n.split("–")[0] for n in names])
         axis.set_title(title, fontsize=9)
         axis.set_ylim(0, 1.02)
     axes[0][0].set_ylabel("RPA (50 cents)")
-    axes[0][0].legend(loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
     return _svg(figure)
 
 
-def reliability_plot(rows: list[dict]) -> str:
-    """Accuracy against the model's confidence, per evaluation set, with the diagonal for reference."""
-    figure, axis = _figure(5.0, 3.2)
-    for name in sorted({row["set"] for row in rows}):
-        points = [(r["confidence"], r["rpa_50c"]) for r in rows if r["set"] == name and r["rpa_50c"] is not None]
-        axis.plot(*zip(*points), marker="o", label=name)
+def reliability_plot(sets: dict[str, list[dict]]) -> str:
+    """Accuracy against the model's confidence, per evaluation set, each point labelled with its clip count (bins
+    are merged until they hold enough clips), with the diagonal for reference."""
+    figure, axis = _figure(6.0, 3.6)
+    for name, rows in sets.items():
+        x, y = [r["confidence"] for r in rows], [r["rpa_50c"] for r in rows]
+        line, = axis.plot(x, y, marker="o", label=name)
+        for row in rows:
+            axis.annotate(f"{row['count']:,}", (row["confidence"], row["rpa_50c"]), textcoords="offset points",
+                          xytext=(0, -12 if name == "probes" else 6), ha="center", fontsize=6, color=line.get_color())
     axis.plot([0, 1], [0, 1], ":", color="grey")
-    axis.set_xlabel("model confidence (bin centre)")
-    axis.set_ylabel("RPA (50 cents)")
-    axis.legend(loc="lower right")
+    axis.set(xlim=(0, 1.02), ylim=(0, 1.08), xlabel="model confidence (mean of the bin's clips)", ylabel="RPA (50 cents)")
+    axis.legend(loc="upper left")
     return _svg(figure)
 
 
@@ -173,7 +213,8 @@ def generalisation_section(reports_dir: Path, breakdown: dict, metrics: dict, lo
              octave_plot({"test split": breakdown["test"]["octave"], "probes": probes["octave"],
                           **{f"{font} left out": groups["octave"] for font, (_, groups) in loso.items()}}),
              "<h3>Reliability: accuracy against confidence (voiced clips)</h3>",
-             reliability_plot(json.loads((reports_dir / "reliability.json").read_text())),
+             reliability_plot({name: json.loads((reports_dir / "plots" / f"reliability_{name}.json").read_text())
+                               for name in ("test", "probes")}),
              "<h3>Probe set: voiced probes</h3>",
              _table(["estimator", *SCORE_KEYS, "worst family RPA50", "voiced recall", "unvoiced given a pitch"],
                     _score_rows(metrics["probes"], (*SCORE_KEYS, "worst_family_rpa_50c", "voiced_recall",
@@ -316,42 +357,88 @@ def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]
     return {font: (overall, json.loads((loso_dir / font / "breakdown.json").read_text())) for font, overall in scores.items()}
 
 
-def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,
-                 loso_dir: Path = Path("loso"), learn_stft_dir: Path = Path("learn_stft"),
-                 models_dir: Path = Path("models"), tracker_dir: Path = Path("tracker"),
-                 phrases_dir: Path = Path("data/phrases/test")) -> Path:
-    from pitchpipe.evaluate import clip_audio
-    from pitchpipe.tracker_report import tracker_section
+def run_header(params_path: Path, models_dir: Path, tracker_dir: Path, features_dir: Path, phrases_dir: Path) -> str:
+    """Which run this page describes: commit, params digest, both models and the data sizes. The date is the
+    commit's, so rebuilding the same commit gives the same bytes."""
+    import subprocess
 
-    metrics = json.loads((reports_dir / "metrics.json").read_text())
-    breakdown = json.loads((reports_dir / "breakdown.json").read_text())
-    rows = json.loads((reports_dir / "error_by_note.json").read_text())
-    predictions = pq.read_table(reports_dir / "predictions.parquet").to_pydict()
-    keys = [*SCORE_KEYS, "mae_hz", "mae_hz_below_top_octave"]
-    summary = _table(["estimator", *keys], _score_rows(metrics["test"], keys))
+    try:
+        commit = subprocess.run(["git", "log", "-1", "--format=%h %cs"], capture_output=True, text=True, check=True,
+                                cwd=params_path.parent).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        commit = []
+    commit_text = f"commit {commit[0]} of {commit[1]}" if len(commit) == 2 else "not a git checkout"
+    digest = hashlib.sha256(params_path.read_bytes()).hexdigest()[:12]
+    models = []
+    for name, folder in (("note model", models_dir), ("tracker", tracker_dir)):
+        meta_path = folder / "model.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            models.append(f"{name}: {meta['architecture']}, {meta['parameters']:,} parameters")
+
+    sizes = [f"{split} {sum(shard_rows(p) for p in list_shards(features_dir / split)):,}"
+             for split in ("train", "val", "test") if (features_dir / split).is_dir()]
+    phrases = sum(shard_rows(p) for p in list_shards(phrases_dir)) if phrases_dir.is_dir() else 0
+    parts = [commit_text, f"params.yaml sha256 {digest}", *models, "note clips: " + ", ".join(sizes),
+             f"test phrases {phrases:,}"]
+    return "<p class=\"run\">" + " · ".join(html.escape(part) for part in parts) + "</p>"
+
+
+def worst_clip_rows(predictions: dict, clips_dir: Path, sample_rate: int) -> list[str]:
+    """The test clips the model missed by most, each playable at a normalised level (peak −1 dBFS), with the level
+    it really had."""
+    from pitchpipe.evaluate import clip_audio
+
     true_hz = np.array(predictions["f0_hz"])
     predicted_hz = np.array(predictions["model_hz"])
     error_cents = np.abs(1200 * np.log2(np.maximum(np.nan_to_num(predicted_hz), 1e-3) / true_hz))
     worst = np.argsort(-error_cents)[:WORST_CLIPS]
-    audio = clip_audio(clips_dir, ("test",), np.array(predictions["clip_id"])[worst])
-    sample_rate = 16000
-    worst_rows = []
-    for rank, (row, clip) in enumerate(zip(worst, audio)):
-        worst_rows.append(
+    rows = []
+    for rank, (row, clip) in enumerate(zip(worst, clip_audio(clips_dir, ("test",), np.array(predictions["clip_id"])[worst]))):
+        peak = float(np.max(np.abs(clip))) if len(clip) else 0.0
+        level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "silent"
+        playable = clip * (10 ** (-1 / 20) / peak) if peak > 0 else clip
+        rows.append(
             f"<tr><td>{rank + 1}</td><td>{html.escape(predictions['instrument'][row])} ({html.escape(predictions['soundfont'][row])})</td>"
             f"<td>{html.escape(predictions['segment'][row])}{' · no fundamental' if predictions['missing_fundamental'][row] else ''}</td>"
             f"<td>{true_hz[row]:.1f} Hz ({note_name(predictions['midi_note'][row])})</td><td>{predicted_hz[row]:.1f} Hz</td>"
-            f"<td>{error_cents[row]:.0f}</td><td><audio controls preload=\"none\" src=\"{wav_data_uri(clip, sample_rate)}\"></audio></td></tr>")
+            f"<td>{error_cents[row]:.0f}</td><td>{level}</td>"
+            f"<td><audio controls preload=\"none\" src=\"{wav_data_uri(playable, sample_rate)}\"></audio></td></tr>")
+    return rows
+
+
+PLOT_FILES = ("error_by_note.json", "octave_test.json", "octave_probes.json", "reliability_test.json",
+              "reliability_probes.json")
+
+
+def build_report(reports_dir: Path, features_dir: Path, clips_dir: Path, live_dir: Path, site: Path,
+                 loso_dir: Path = Path("loso"), learn_stft_dir: Path = Path("learn_stft"),
+                 models_dir: Path = Path("models"), tracker_dir: Path = Path("tracker"),
+                 phrases_dir: Path = Path("data/phrases/test"), params_path: Path = Path("params.yaml")) -> Path:
+    from pitchpipe.tracker_report import tracker_section
+
+    metrics = json.loads((reports_dir / "metrics.json").read_text())
+    breakdown = json.loads((reports_dir / "breakdown.json").read_text())
+    rows = json.loads((reports_dir / "plots" / "error_by_note.json").read_text())
+    predictions = read_shard(reports_dir / "predictions.parquet").to_pydict()
+    featurize = json.loads((models_dir / "model.json").read_text())["featurize"]
+    keys = [*SCORE_KEYS, "mae_hz", "mae_hz_below_top_octave"]
+    summary = _table(["estimator", *keys], _score_rows(metrics["test"], keys))
+    examples_title, examples = spectrogram_examples(features_dir, featurize)
+    worst_rows = worst_clip_rows(predictions, clips_dir, featurize["sample_rate"])
     site.mkdir(parents=True, exist_ok=True)
     for stale in site.iterdir():
         stale.unlink()
-    downloads = [hashed_copy(reports_dir / name, site) for name in ("metrics.json", "breakdown.json", "error_by_note.json", "error_by_octave.json", "reliability.json")]
+    sources = [reports_dir / name for name in ("metrics.json", "breakdown.json")] + [reports_dir / "plots" / name
+                                                                                     for name in PLOT_FILES]
+    downloads = [hashed_copy(source, site) for source in sources]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pitchpipe report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:100%;height:auto}}</style></head>
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}svg{{max-width:100%;height:auto}}.run{{color:#555;font-size:90%}}</style></head>
 <body><h1>pitchpipe: pitch estimation report</h1>
-<p>{len(true_hz)} test clips, split by note group: every render of one (soundfont, program, MIDI note) is in one
+{run_header(params_path, models_dir, tracker_dir, features_dir, phrases_dir)}
+<p>{len(predictions["f0_hz"])} test clips, split by note group: every render of one (soundfont, program, MIDI note) is in one
 split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the label.</p>
 <h2>Test split: model vs. classical estimators on the same clips</h2>{summary}
 <p>Data: {" · ".join(f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in downloads)}</p>
@@ -362,11 +449,12 @@ split. Raw pitch accuracy (RPA) counts estimates within 50 or 10 cents of the la
 <h2>Predicted vs. true note (test split)</h2>{confusion_plot(np.array(predictions['midi_note']), np.array(predictions['model_midi']))}
 {frontend_section(models_dir)}
 <h2>Training curves (validation)</h2>{training_curves_plot(live_dir)}
-<h2>Example spectrograms (sustain clips, 0–4 kHz)</h2>{spectrogram_examples(features_dir)}
+<h2>{html.escape(examples_title)}</h2>{examples}
 {learned_transform_section(json.loads((reports_dir / "learn_stft/metrics.json").read_text()),
                            json.loads((reports_dir / "learn_stft/history.json").read_text()),
                            np.load(learn_stft_dir / "figures.npz"))}
-<h2>Worst clips</h2><table><thead><tr><th>#</th><th>instrument</th><th>segment</th><th>true</th><th>predicted</th><th>error (cents)</th><th>listen</th></tr></thead>
+<h2>Worst clips</h2><p>Played at a common level (peak −1 dBFS); the level column is the clip's own.</p>
+<table><thead><tr><th>#</th><th>instrument</th><th>segment</th><th>true</th><th>predicted</th><th>error (cents)</th><th>peak level</th><th>listen</th></tr></thead>
 <tbody>{''.join(worst_rows)}</tbody></table>
 </body></html>
 """

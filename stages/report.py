@@ -20,7 +20,8 @@ def main() -> None:
     parser.add_argument("--site", default="reports/site")
     args = parser.parse_args()
     build_report(Path(args.reports), Path(args.features), Path(args.clips), Path(args.live), Path(args.site),
-                 Path(args.loso), Path(args.learn_stft), Path(args.models), Path(args.tracker), Path(args.phrases))
+                 Path(args.loso), Path(args.learn_stft), Path(args.models), Path(args.tracker), Path(args.phrases),
+                 Path(args.params))
 
 
 if __name__ == "__main__":

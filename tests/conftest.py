@@ -64,7 +64,7 @@ def make_project(tmp: Path, params: dict) -> Path:
     project.mkdir()
     for name in ("pitchpipe", "stages", "scripts"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "pyproject.toml"):
+    for name in ("dvc.yaml", "pyproject.toml", ".gitignore"):
         shutil.copy(ROOT / name, project / name)
     write_params(params, project / "params.yaml")
     run_cmd(["git", "init", "-q"], project)
@@ -74,3 +74,29 @@ def make_project(tmp: Path, params: dict) -> Path:
     run_cmd(["git", "add", "-A"], project)
     run_cmd(["git", "commit", "-qm", "init"], project)
     return project
+
+
+@pytest.fixture(scope="session")
+def tracker_dir(tmp_path_factory, default_params):
+    """A tracker with random weights, saved as training saves one: the format and the streaming, not accuracy."""
+    import json
+
+    import keras
+
+    from pitchpipe.config import frames_config
+    from pitchpipe.frames import bin_midi
+    from pitchpipe.model import build
+    from pitchpipe.saved_model import PitchCodec, save_pitch_model
+
+    frames = frames_config(default_params)
+    keras.utils.set_random_seed(5)
+    bins = len(bin_midi(frames))
+    channels = len(frames.harmonics) * len(frames.context)
+    model = build("tracker", (bins, channels), "bins", bins, 0.2, 0.05, 0.1, bins_per_semitone=frames.bins_per_semitone,
+                  filters=8)
+    codec = PitchCodec("bins", frames.midi_low, frames.midi_high, 100.0 / frames.bins_per_semitone, 25.0)
+    meta = {"codec": codec.to_json(), "featurize": json.loads(json.dumps(frames.__dict__)), "architecture": "tracker",
+            "input_shape": [bins, channels], "clip_samples": 0, "decoder": {"method": "weighted", "threshold": 0.5}}
+    folder = tmp_path_factory.mktemp("tracker")
+    save_pitch_model(model, meta, folder)
+    return folder

@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
 
-from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, rounded
+import json
+
+from pitchpipe.errors import DataError
+from pitchpipe.headline import error_db, headline
+from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded, write_json
 from pitchpipe.heads import PitchBins, decode_regression, encode_regression
 from pitchpipe.notes import cents_between, midi_to_hz
 from pitchpipe.saved_model import PitchCodec
@@ -83,3 +87,40 @@ def test_breakdown_scores_each_group_value_per_estimator():
 def test_pitched_rate_and_rounding_for_json():
     assert pitched_rate(np.array([True, False, False, False])) == 0.25
     assert rounded({"a": [0.123456789, float("nan")], "b": 3}) == {"a": [0.123457, None], "b": 3}
+
+
+def test_reliability_merges_thin_bins_and_keeps_every_clip():
+    rng = np.random.default_rng(3)
+    confidence = np.concatenate([rng.uniform(0.0, 0.8, 25), rng.uniform(0.9, 1.0, 500), [0.85] * 40])
+    true_hz = np.full(len(confidence), 440.0)
+    predicted = np.where(np.arange(len(confidence)) % 2 == 0, 440.0, 300.0)
+    predicted[25:525] = 441.0  # the confident ones are right
+    rows = reliability(confidence, predicted, true_hz, bins=10, min_count=30)
+    assert sum(row["count"] for row in rows) == len(confidence)
+    assert all(row["count"] >= 30 for row in rows)
+    # the 25 clips below 0.8 are too few alone: they join the 0.8-0.9 bin's 40
+    assert [(row["confidence_low"], row["confidence_high"], row["count"]) for row in rows] == [(0.0, 0.9, 65), (0.9, 1.0, 500)]
+    assert rows[1]["rpa_50c"] == 1.0 and rows[0]["rpa_50c"] == pytest.approx(np.mean(predicted[confidence < 0.9] == 440.0))
+    assert rows[0]["confidence"] == pytest.approx(confidence[confidence < 0.9].mean())
+    few = reliability(np.array([0.1, 0.95]), np.array([440.0, 440.0]), np.array([440.0, 440.0]), min_count=30)
+    assert [(row["confidence_low"], row["confidence_high"], row["count"]) for row in few] == [(0.0, 1.0, 2)]
+
+
+def test_headline_is_one_short_flat_row_with_the_transform_in_db(tmp_path):
+    scores = {"model": {"rpa_50c": 0.98765, "median_abs_cents": 2.34567}, "yin": {"rpa_50c": 0.88, "median_abs_cents": 4.9}}
+    write_json(tmp_path / "metrics.json", {"test": scores, "probes": scores})
+    write_json(tmp_path / "loso.json", {"FluidR3_GM": scores, "TimGM6mb": scores})
+    write_json(tmp_path / "stft.json", {"held_out": {"relative_error": 2.2e-7}})
+    write_json(tmp_path / "tracker.json", {"test_tracker": {"rpa": 0.977, "oa": 0.969, "voicing_false_alarm": 0.033}})
+    paths = [tmp_path / name for name in ("metrics.json", "loso.json", "stft.json", "tracker.json")]
+    summary = headline(*paths)
+    assert len(summary) == 14 and all(isinstance(value, float) for value in summary.values())
+    assert summary["rpa50"] == 0.988 and summary["cents"] == 2.346 and summary["yin_rpa50"] == 0.88
+    assert summary["TimGM6mb_rpa50"] == 0.988 and summary["track_fa"] == 0.033
+    assert summary["stft_db"] == -133.2 and error_db(1e-6) == pytest.approx(-120) and error_db(0.0) == -400.0
+    (tmp_path / "tracker.json").write_text(json.dumps({"test_tracker": {"rpa": 0.9}}))
+    with pytest.raises(DataError, match=r"tracker.json: no 'test_tracker.oa'"):
+        headline(*paths)
+    (tmp_path / "loso.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"loso.json: not valid JSON"):
+        headline(*paths)

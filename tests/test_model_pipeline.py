@@ -36,7 +36,7 @@ def trained_project(tmp_path_factory, default_params):
     assert sorted(ran_stages(result.stdout)) == sorted(["check_params", "render", "prepare", "synthesize", "featurize", "probes", "train",
                                                         "evaluate", "loso", "learn_stft", "report", "phrases",
                                                         "melody_probes", "featurize_frames", "train_tracker",
-                                                        "evaluate_tracker"])
+                                                        "evaluate_tracker", "headline"])
     return project, params
 
 
@@ -63,7 +63,7 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
         clips = pq.read_table(project / "reports/predictions.parquet").num_rows
         assert set(loso[font]) == {"model", "yin", "fft_peak"} and loso[font]["model"]["count"] > clips
         assert (project / f"loso/{font}/model").is_dir() and (project / f"loso/{font}/breakdown.json").is_file()
-    by_note = json.loads((project / "reports/error_by_note.json").read_text())
+    by_note = json.loads((project / "reports/plots/error_by_note.json").read_text())
     assert sum(row["count"] for row in by_note) == metrics["test"]["model"]["count"]
     assert (project / "models/model.keras").is_file() and (project / "dvclive/metrics.json").is_file()
     page = (project / "reports/site/index.html").read_text()
@@ -71,6 +71,18 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     assert "Generalisation" in page and all(f"<h4>{family}</h4>" in page for family in HARMONIC_FAMILIES)
     assert "TimGM6mb left out of training" in page and "FluidR3_GM left out of training" in page
     assert "Learning the spectrogram" in page and "Hann-windowed sinusoid" in page
+    import hashlib
+
+    digest = hashlib.sha256((project / "params.yaml").read_bytes()).hexdigest()[:12]
+    commit = run_cmd(["git", "log", "-1", "--format=%h"], project).stdout.strip()
+    assert f"commit {commit} of " in page and f"params.yaml sha256 {digest}" in page
+    assert "note model: harmonic" in page and "tracker: tracker" in page and "note clips: train " in page
+    assert "log magnitude at each pitch bin" in page and "× the bin" in page  # the harmonic input, labelled
+    assert "peak −1 dBFS" in page and page.count(" dBFS</td>") >= 1  # worst clips: normalised, own level shown
+    reliability = json.loads((project / "reports/plots/reliability_test.json").read_text())
+    clips = metrics["test"]["model"]["count"]
+    assert sum(row["count"] for row in reliability) == clips
+    assert all(row["count"] >= 30 for row in reliability) if clips >= 30 else len(reliability) == 1
     learned = json.loads((project / "reports/learn_stft/metrics.json").read_text())
     assert learned["held_out"]["relative_error"] < 1e-5 and learned["kernel"]["decorrelation_max"] < 1e-9
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""", page)
@@ -78,7 +90,7 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     params["train"]["learning_rate"] = 0.002
     write_params(params, project / "params.yaml")
     assert sorted(ran_stages(run_cmd(["dvc", "repro"], project).stdout)) == sorted(
-        ["check_params", "train", "evaluate", "loso", "report"])
+        ["check_params", "train", "evaluate", "loso", "report", "headline"])
     params["featurize"]["max_Hz"] = 4000  # a misspelt key: no stage reads it, and it must not pass unnoticed
     write_params(params, project / "params.yaml")
     failed = run_cmd(["dvc", "repro"], project, check=False)
@@ -93,7 +105,7 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     del params["featurize"]["max_Hz"]
     write_params(params, project / "params.yaml")
     shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
-    assert "rpa_50c" in shown.stdout
+    assert "rpa50" in shown.stdout
 
 
 def test_predict_on_rendered_clip_and_on_bad_files(trained_project, tmp_path):

@@ -4,6 +4,7 @@
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -40,3 +41,24 @@ def test_readme_pipeline_command_runs_in_a_fresh_clone_without_the_venv_on_path(
     assert (clone / "reports/site/index.html").is_file() and (clone / "models/model.keras").is_file()
     again = subprocess.run(command.split(), cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and ran_stages(again.stdout) == []
+
+
+def test_readme_python_example_runs_as_pasted(tmp_path, tracker_dir):
+    """The README's Python block, run as a user would paste it, finding its model through $PITCHPIPE_MODEL (a
+    random-weight tracker here: the API and its types, not the accuracy, which the pipeline's metrics hold)."""
+    block = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    env = dict(os.environ, PITCHPIPE_MODEL=str(tracker_dir))
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", block + "\nprint(len(track.times), track.times[1])"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    median, frames, step = result.stdout.split()[-3:]
+    assert int(frames) == 101 and float(step) == 0.01  # a frame every 10 ms over 1 s, the last at its end
+    assert median == "nan" or 30 < float(median) < 5000
+
+
+def test_readme_compares_experiments_with_the_tested_command():
+    from test_dvc_workflow import EXP_SHOW
+
+    shown = " ".join(part if " " not in part and "|" not in part and "^" not in part else f"'{part}'"
+                     for part in EXP_SHOW)
+    assert f".venv/bin/{shown}" in (ROOT / "README.md").read_text()

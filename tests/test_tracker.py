@@ -2,7 +2,6 @@
 decoders, notes from tracks, and `pitchpipe predict` with a tracker."""
 
 import csv
-import json
 import subprocess
 import sys
 
@@ -31,27 +30,6 @@ def harmonic_tone(f0, seconds, gain=0.3, partials=5):
 @pytest.fixture(scope="module")
 def frames(default_params):
     return frames_config(default_params)
-
-
-@pytest.fixture(scope="module")
-def tracker_dir(tmp_path_factory, frames):
-    """A tracker with random weights, saved as training saves one: the format and the streaming, not accuracy."""
-    import keras
-
-    from pitchpipe.model import build
-    from pitchpipe.saved_model import PitchCodec, save_pitch_model
-
-    keras.utils.set_random_seed(5)
-    bins = len(bin_midi(frames))
-    channels = len(frames.harmonics) * len(frames.context)
-    model = build("tracker", (bins, channels), "bins", bins, 0.2, 0.05, 0.1, bins_per_semitone=frames.bins_per_semitone,
-                  filters=8)
-    codec = PitchCodec("bins", frames.midi_low, frames.midi_high, 100.0 / frames.bins_per_semitone, 25.0)
-    meta = {"codec": codec.to_json(), "featurize": json.loads(json.dumps(frames.__dict__)), "architecture": "tracker",
-            "input_shape": [bins, channels], "clip_samples": 0, "decoder": {"method": "weighted", "threshold": 0.5}}
-    folder = tmp_path_factory.mktemp("tracker")
-    save_pitch_model(model, meta, folder)
-    return folder
 
 
 @pytest.mark.parametrize("f0", [65.41, 98.0, 261.63, 440.0, 1046.5, 2093.0])
