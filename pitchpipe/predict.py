@@ -21,7 +21,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pitchpipe.audio import resample, to_mono
-from pitchpipe.notes import midi_to_hz
 from pitchpipe.saved_model import PitchModel, load_pitch_model
 from pitchpipe.spectrogram import features, harmonic_spectrum
 from pitchpipe.streaming import AudioError, AudioInfo, resampled_blocks, sliding_windows
@@ -243,50 +242,3 @@ def estimate(audio: np.ndarray, sample_rate: int, model: PitchModel | TrackerMod
     if isinstance(outcome, AudioError):
         raise outcome
     return outcome
-
-
-def note_names(frequency: np.ndarray) -> list[str]:
-    from pitchpipe.notes import hz_to_midi, note_name
-
-    return ["" if not np.isfinite(f) else note_name(int(np.rint(hz_to_midi(f)))) for f in frequency]
-
-
-def track_rows(track: PitchTrack) -> Iterator[list[str]]:
-    """CSV cells `time, frequency, confidence, voiced, note`; frequency and note empty where unvoiced."""
-    for time, f, c, v, note in zip(track.times, track.frequency, track.confidence, track.voiced,
-                                   note_names(track.frequency)):
-        yield [f"{time:.4f}", f"{f:.3f}" if v else "", f"{c:.4f}", str(int(v)), note]
-
-
-def track_json(track: PitchTrack) -> dict:
-    """The track as JSON-ready lists; frequency and note are null where unvoiced."""
-    return {"time": [round(float(t), 4) for t in track.times],
-            "frequency": [round(float(f), 3) if v else None for f, v in zip(track.frequency, track.voiced)],
-            "confidence": [round(float(c), 4) for c in track.confidence],
-            "voiced": [bool(v) for v in track.voiced],
-            "note": [n or None for n in note_names(track.frequency)]}
-
-
-def plot_track(track: PitchTrack, bin_midi: np.ndarray, title: str, out: Path) -> None:
-    """A PNG of the pitch track over the log-frequency spectrum of bins `bin_midi` (the model's own view)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    hz = midi_to_hz(bin_midi)
-    bin_step = bin_midi[1] - bin_midi[0]
-    figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
-    if track.spectrum is not None and len(track.spectrum):
-        step = np.median(np.diff(track.spectrum_times)) if len(track.spectrum_times) > 1 else 0.1
-        axes.pcolormesh(np.append(track.spectrum_times - step / 2, track.spectrum_times[-1] + step / 2),
-                        np.append(hz, midi_to_hz(bin_midi[-1] + bin_step)), track.spectrum.T, cmap="magma", shading="flat")
-    axes.plot(track.times, track.frequency, color="#5ce1e6", linewidth=1.5, marker=".", markersize=3, label="pitch")
-    axes.set(yscale="log", xlabel="time (s)", ylabel="frequency (Hz)", title=title, ylim=(hz[0], hz[-1]))
-    axes.legend(loc="upper right")
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(out.name + ".tmp")
-    figure.savefig(temporary, format="png")
-    plt.close(figure)
-    temporary.replace(out)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import glob
-import json
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from pitchpipe.predict import (PitchTrack, Tracker, TrackOptions, file_source, frame_pitch_track, frame_stride, load_model, plot_track,
-                               track_json, track_rows)
+from pitchpipe import export
+from pitchpipe.export import CombinedWriter
+from pitchpipe.predict import PitchTrack, Tracker, TrackOptions, file_source, frame_pitch_track, frame_stride, load_model
 from pitchpipe.spectrogram import harmonic_bin_midi
 from pitchpipe.streaming import AudioError, AudioInfo, audio_info, resampled_blocks
 from pitchpipe.tracking import TrackerModel
-from pitchpipe.transcribe import NOTE_COLUMNS, note_rows, notes_midi, segment_notes
-
-CSV_COLUMNS = ["time", "frequency", "confidence", "voiced", "note"]
-
 
 def audio_extensions() -> set[str]:
     import soundfile
@@ -57,44 +52,6 @@ def output_path(out_dir: Path, path: Path, root: Path | None, suffix: str) -> Pa
     return out_dir / relative / f"{path.stem}.f0.{suffix}"
 
 
-def write_atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
-
-
-class CombinedWriter:
-    """All tracks into one CSV (with a `file` column) or one JSON document, written as each file completes."""
-
-    def __init__(self, stream, output_format: str):
-        self.stream, self.format, self.count = stream, output_format, 0
-        if output_format == "csv":
-            self.csv = csv.writer(stream)
-            self.csv.writerow(["file", *CSV_COLUMNS])
-        else:
-            stream.write('{"files": [')
-
-    def add(self, path: Path, track: PitchTrack) -> None:
-        if self.format == "csv":
-            self.csv.writerows([str(path), *row] for row in track_rows(track))
-        else:
-            self.stream.write((",\n" if self.count else "\n") + json.dumps({"file": str(path), **track_json(track)}))
-        self.count += 1
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.format == "json":
-            self.stream.write("\n]}\n")
-
-
-def per_file_text(track: PitchTrack, output_format: str) -> str:
-    if output_format == "json":
-        return json.dumps(track_json(track)) + "\n"
-    lines = [",".join(CSV_COLUMNS)] + [",".join(row) for row in track_rows(track)]
-    return "\n".join(lines) + "\n"
-
-
 def progress_bar(total_seconds: float):
     """A bar on stderr when it is a terminal (seconds of audio done); nothing when output is piped or logged."""
     from tqdm import tqdm
@@ -123,17 +80,6 @@ def model_tracks(model, readable: list[AudioInfo], options: TrackOptions, advanc
             yield info.path, error
             continue
         yield info.path, frame_pitch_track(frames, options, model.frames.hop / model.sample_rate)
-
-
-def write_notes(track: PitchTrack, folder: Path, path: Path, root: Path | None) -> None:
-    """`<name>.notes.csv` and `<name>.mid` beside the track's other outputs."""
-    notes = segment_notes(track.times, track.frequency, track.voiced, track.confidence)
-    lines = [",".join(NOTE_COLUMNS)] + [",".join(row) for row in note_rows(notes)]
-    write_atomic_text(output_path(folder, path, root, "csv").with_name(f"{path.stem}.notes.csv"), "\n".join(lines) + "\n")
-    target = output_path(folder, path, root, "csv").with_name(f"{path.stem}.mid")
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_bytes(notes_midi(notes))
-    temporary.replace(target)
 
 
 def predict_command(inputs: list[str], model_dir: Path, options: TrackOptions, recursive: bool, out: Path | None,
@@ -208,12 +154,13 @@ def predict_command(inputs: list[str], model_dir: Path, options: TrackOptions, r
                 if combined is not None:
                     combined.add(path, outcome)
                 else:
-                    write_atomic_text(output_path(out_dir, path, roots[path], output_format),
-                                      per_file_text(outcome, output_format))
+                    export.write(outcome, output_format, output_path(out_dir, path, roots[path], output_format))
                 if plot:
-                    plot_track(outcome, bins, str(path), output_path(side_dir, path, roots[path], "png"))
+                    export.write(outcome, "png", output_path(side_dir, path, roots[path], "png"), bins, str(path))
                 if notes:
-                    write_notes(outcome, side_dir, path, roots[path])
+                    side = output_path(side_dir, path, roots[path], "csv")
+                    export.write(outcome, "notes", side.with_name(f"{path.stem}.notes.csv"))
+                    export.write(outcome, "mid", side.with_name(f"{path.stem}.mid"))
     finally:
         if combined is not None:
             combined.close()

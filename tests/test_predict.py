@@ -241,3 +241,26 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
             bar.update(60.0)
             bar.refresh()
         assert ("s audio" in stream.getvalue()) == shown, stream.getvalue()
+
+
+def test_export_writes_every_format_and_refuses_an_unknown_one(tmp_path):
+    from pitchpipe import export
+
+    times = np.arange(60) * 0.01
+    frequency = np.where(times < 0.3, 220.0, np.where(times < 0.4, np.nan, 440.0))
+    track = PitchTrack(times, frequency, np.full(60, 0.9), np.isfinite(frequency), np.zeros((60, 5)), times)
+    for fmt, name in (("csv", "t.f0.csv"), ("json", "t.f0.json"), ("png", "t.f0.png"), ("notes", "t.notes.csv"),
+                      ("mid", "t.mid")):
+        export.write(track, fmt, tmp_path / "out" / name, bin_midi=np.arange(5) + 55.0, title="t")
+    rows = list(csv.reader((tmp_path / "out/t.f0.csv").open()))
+    assert rows[0] == export.CSV_COLUMNS and rows[1] == ["0.0000", "220.000", "0.9000", "1", "A3"]
+    assert rows[31] == ["0.3000", "", "0.9000", "0", ""]  # unvoiced: empty frequency and note
+    document = json.loads((tmp_path / "out/t.f0.json").read_text())
+    assert document["frequency"][30] is None and document["note"][45] == "A4"
+    assert (tmp_path / "out/t.f0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    notes = list(csv.DictReader((tmp_path / "out/t.notes.csv").open()))
+    assert [row["note"] for row in notes] == ["A3", "A4"]
+    assert (tmp_path / "out/t.mid").read_bytes()[:4] == b"MThd"
+    assert not list((tmp_path / "out").glob("*.tmp"))
+    with pytest.raises(ValueError, match="unknown output format 'xml'"):
+        export.write(track, "xml", tmp_path / "t.xml")
