@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pitchpipe.dataset import load_split
+from pitchpipe.feature_shards import load_split
 from pitchpipe.errors import DataError
 from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, write_json
 from pitchpipe.notes import hz_to_midi

@@ -13,7 +13,7 @@ from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.shards import SPLITS, array_column, list_shards, read_array, read_shard, reset_folder, shard_rows, with_shape, write_atomic
 from pitchpipe.spectrogram import feature_axes, features
 
-FEATURE_COLUMN = "spectrogram"
+FEATURE_COLUMN = "features"  # the model input, whatever the representation: harmonic spectra, an STFT or audio
 
 
 def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pitchpipe.config import PhrasesConfig
+from pitchpipe.notes import midi_to_hz
 
 NEAR_CHANGE, VIBRATO, GLIDE, BOUNDARY = 1, 2, 4, 8  # label flags, per frame
 NEAR_CHANGE_SECONDS = 0.05  # frames this close to an onset, a release or a change of note are "near a change"
@@ -112,7 +113,7 @@ def frame_labels(notes: list[PlannedNote], n_frames: int, hop_seconds: float, wi
             tail = (times >= note.end) & (times < following)
             if tail.any():
                 midi[tail] = pitch_curve([note], np.array([note.end - 1e-6]))[0][0]
-    f0 = np.where(np.isfinite(midi), 440.0 * 2.0 ** ((np.nan_to_num(midi) - 69.0) / 12.0), 0.0)
+    f0 = np.where(np.isfinite(midi), midi_to_hz(np.nan_to_num(midi)), 0.0)
     flags = np.zeros(n_frames, dtype=np.uint8)
     changes = [edge for note in notes for edge in (note.start, note.end)]
     follows = [index > 0 and notes[index - 1].end >= note.start for index, note in enumerate(notes)]

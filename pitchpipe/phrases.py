@@ -18,6 +18,7 @@ from pitchpipe.audio import peak_normalise, resample, to_mono
 from pitchpipe.config import PhrasesConfig
 from pitchpipe.melody import PlannedNote, frame_labels, pitch_curve, plan_phrase, sounding
 from pitchpipe.midi import bend_value, phrase_midi_bytes
+from pitchpipe.notes import midi_to_hz
 from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.render import renderer, soundfont_label
 from pitchpipe.seeding import rng
@@ -134,7 +135,7 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, lis
     voice = draw.random() < config.voice_prob
     if voice:  # jitter: a wobble of a few cents every 50 ms, as a voice has; the label keeps the plan's curve
         midi = midi + slow_noise(times, 0.05, draw.uniform(2.0, 8.0), draw) / 100.0
-    f0 = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+    f0 = midi_to_hz(midi)
     phase = 2 * np.pi * np.cumsum(f0) / rate
     limit = NYQUIST_FRACTION * rate
     count = max(1, partial_count(float(f0.min()), rate))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pitchpipe.notes import note_name
+from pitchpipe.notes import cents_between, note_name
 from pitchpipe.plots import figure as _figure, pyplot as _pyplot, svg as _svg, table as _table
 from pitchpipe.shards import list_shards, read_array, read_shard, shard_rows
 
@@ -391,7 +391,7 @@ def worst_clip_rows(predictions: dict, clips_dir: Path, sample_rate: int) -> lis
 
     true_hz = np.array(predictions["f0_hz"])
     predicted_hz = np.array(predictions["model_hz"])
-    error_cents = np.abs(1200 * np.log2(np.maximum(np.nan_to_num(predicted_hz), 1e-3) / true_hz))
+    error_cents = np.abs(np.nan_to_num(cents_between(predicted_hz, true_hz), nan=np.inf))  # unvoiced: worst of all
     worst = np.argsort(-error_cents)[:WORST_CLIPS]
     rows = []
     for rank, (row, clip) in enumerate(zip(worst, clip_audio(clips_dir, ("test",), np.array(predictions["clip_id"])[worst]))):
@@ -402,7 +402,7 @@ def worst_clip_rows(predictions: dict, clips_dir: Path, sample_rate: int) -> lis
             f"<tr><td>{rank + 1}</td><td>{html.escape(predictions['instrument'][row])} ({html.escape(predictions['soundfont'][row])})</td>"
             f"<td>{html.escape(predictions['segment'][row])}{' · no fundamental' if predictions['missing_fundamental'][row] else ''}</td>"
             f"<td>{true_hz[row]:.1f} Hz ({note_name(predictions['midi_note'][row])})</td><td>{predicted_hz[row]:.1f} Hz</td>"
-            f"<td>{error_cents[row]:.0f}</td><td>{level}</td>"
+            f"<td>{f'{error_cents[row]:.0f}' if np.isfinite(error_cents[row]) else 'unvoiced'}</td><td>{level}</td>"
             f"<td><audio controls preload=\"none\" src=\"{wav_data_uri(playable, sample_rate)}\"></audio></td></tr>")
     return rows
 

@@ -144,7 +144,7 @@ def features(clips: np.ndarray, config: FeaturizeConfig) -> np.ndarray:
 def feature_axes(n_samples: int, config: FeaturizeConfig) -> tuple[np.ndarray, int]:
     """(centre frequency in Hz of each feature bin, size of the second axis) for clips of `n_samples`."""
     if config.representation == "harmonic":
-        return 440.0 * 2.0 ** ((harmonic_bin_midi(config) - 69.0) / 12.0), len(config.harmonics)
+        return midi_to_hz(harmonic_bin_midi(config)), len(config.harmonics)
     if config.representation == "raw":
         return np.arange(n_samples) / config.sample_rate, 1  # sample times: the "bins" of raw audio
     return frequencies(config), n_frames(n_samples, config)

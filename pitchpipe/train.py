@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from pitchpipe.config import TrainConfig
-from pitchpipe.dataset import ShardBatches, feature_shape, kept_rows, load_split
+from pitchpipe.dataset import ShardBatches
+from pitchpipe.feature_shards import feature_shape, kept_rows, load_split
 from pitchpipe.errors import DataError
 from pitchpipe.featurize import FEATURE_COLUMN
 from pitchpipe.metrics import pitch_metrics, rounded

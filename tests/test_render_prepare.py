@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 
 from pitchpipe.audit import measure_pitch
 from pitchpipe.config import SEGMENTS, featurize_config, prepare_config, render_config
-from pitchpipe.featurize import run_featurize
+from pitchpipe.featurize import FEATURE_COLUMN, run_featurize
 from pitchpipe.notes import cents_between
 from pitchpipe.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare, split_groups
 from pitchpipe.render import plan_notes, render_shard, run_render
@@ -152,8 +152,8 @@ def test_featurize_output_schema_of_the_seeds_stft(tiny, tmp_path):
     shards = sorted((tmp_path / "f" / "train").glob("*.parquet"))
     assert [p.name for p in shards] == [f"shard-{i:05d}.parquet" for i in range(4)]
     table = pq.read_table(shards[0])
-    assert table.schema.metadata[b"spectrogram.shape"] == b"[513, 90]"
+    assert table.schema.metadata[f"{FEATURE_COLUMN}.shape".encode()] == b"[513, 90]"
     assert {"f0_hz", "midi_note", "segment", "note_id", "soundfont", "instrument", "missing_fundamental"} <= set(table.column_names)
     assert "audio" not in table.column_names
-    assert table.schema.field("spectrogram").type.value_type == "halffloat"
-    assert read_array(table, "spectrogram").shape == (table.num_rows, 513, 90)
+    assert table.schema.field(FEATURE_COLUMN).type.value_type == "halffloat"
+    assert read_array(table, FEATURE_COLUMN).shape == (table.num_rows, 513, 90)

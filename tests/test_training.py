@@ -148,7 +148,7 @@ def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(featur
     steps = (folder / "live/plots/metrics/eval/rpa50.tsv").read_text().strip().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [0, 1]
 
-    from pitchpipe.dataset import load_split
+    from pitchpipe.feature_shards import load_split
     from pitchpipe.saved_model import load_pitch_model
 
     model = load_pitch_model(folder / "models")  # this process runs the TensorFlow backend
@@ -159,7 +159,8 @@ def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(featur
 
 
 def test_left_out_soundfont_never_reaches_training(features):
-    from pitchpipe.dataset import ShardBatches, load_split
+    from pitchpipe.dataset import ShardBatches
+    from pitchpipe.feature_shards import load_split
 
     folder, _ = features
     _, everything = load_split(folder / "features/train", ("soundfont", "f0_hz"))
