@@ -1,8 +1,7 @@
-"""What the report's pages share: matplotlib on the file-only backend, figures as inline SVG, HTML tables."""
+"""What the report's figures share: matplotlib on the file-only backend, figures as inline SVG."""
 
 from __future__ import annotations
 
-import html
 import io
 
 
@@ -29,9 +28,3 @@ def pyplot():
 
 def figure(width=8.0, height=3.2):
     return pyplot().subplots(figsize=(width, height))
-
-
-def table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -57,7 +57,15 @@ def unreadable(path: Path, error: Exception) -> DataError:
 
 
 def read_shard(path: str | Path, columns: list[str] | None = None) -> pa.Table:
-    """pq.read_table, with a damaged file reported as a DataError that names it."""
+    """pq.read_table, with a damaged file or one without the columns asked for (written by other code) reported as a
+    DataError that names it."""
+    if columns is not None:
+        missing = [name for name in columns if name not in shard_schema(path).names]
+        if missing:
+            found = stage_writing(Path(path))
+            rebuild = f"`dvc repro -f {found[0]}`" if found else "`dvc repro -f` and the stage that writes it"
+            raise DataError(f"{path}: no column {', '.join(map(repr, missing))} (written by other code?); "
+                            f"rebuild it with {rebuild}")
     try:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as error:

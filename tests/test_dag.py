@@ -54,6 +54,14 @@ def test_every_stage_depends_on_exactly_the_code_it_runs():
     assert not wrong, wrong
 
 
+def test_the_report_depends_on_its_templates():
+    """Jinja2 templates are code the report stage runs: editing one reruns the report."""
+    for name, stage in stage_definitions().items():
+        script = ROOT / re.search(r"stages/\w+\.py", stage["cmd"]).group(0)
+        if ROOT / "pitchpipe/report.py" in import_closure(script):
+            assert "pitchpipe/templates" in stage["deps"], name
+
+
 def test_the_package_has_no_import_cycle():
     for module in (ROOT / PACKAGE).glob("*.py"):
         assert module not in import_closure(module), f"{module.name} imports itself through {sorted(p.name for p in import_closure(module))}"
@@ -72,3 +80,46 @@ def test_render_depends_on_every_soundfont_it_reads():
 def test_stage_commands_do_not_depend_on_the_callers_path():
     for name, stage in stage_definitions().items():
         assert stage["cmd"].startswith("sh scripts/python "), name
+
+
+class _Parsed(Exception):
+    """Raised instead of parsing: the stage's parser has been read."""
+
+
+def stage_path_defaults(script: Path, monkeypatch) -> dict[str, str]:
+    """The path options of a stage script and their defaults, read from its own parser without running it."""
+    import argparse
+    import runpy
+
+    found = {}
+
+    def capture(parser, *args, **kwargs):
+        found.update({action.dest: action.default for action in parser._actions
+                      if isinstance(action.default, str) and action.dest not in ("params", "help")})
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except _Parsed:
+        pass
+    return found
+
+
+RUNTIME_FOLDERS = {"checkpoints"}  # resumable training state: a runtime folder, never a stage's dep or out
+
+
+def test_stage_scripts_default_to_the_paths_dvc_yaml_declares(monkeypatch):
+    """Each stage script's default inputs and outputs are what its dvc.yaml entry declares, so running a script by
+    hand reads and writes what `dvc repro` would."""
+    wrong = {}
+    for name, stage in stage_definitions().items():
+        script = ROOT / re.search(r"stages/\w+\.py", stage["cmd"]).group(0)
+        declared = set(stage.get("deps", [])) | {next(iter(o)) if isinstance(o, dict) else o
+                                                 for kind in ("outs", "metrics", "plots") for o in stage.get(kind, [])}
+        for option, default in stage_path_defaults(script, monkeypatch).items():
+            if default.split("/")[0] in RUNTIME_FOLDERS:
+                continue
+            if not any(default == path or path.startswith(default.rstrip("/") + "/") for path in declared):
+                wrong[f"{name} --{option}"] = default
+    assert not wrong, wrong

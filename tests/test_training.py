@@ -276,14 +276,15 @@ def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays
         assert (moved == 0) == (mode == "fixed"), (mode, moved)
         outputs[mode] = model.predict(audio[:2], verbose=0)
     assert len(sizes) == 1  # the same network in all three
-    from pitchpipe.report import frontend_section
+    from pitchpipe.report import frontend
     from pitchpipe.saved_model import save_pitch_model
 
     save_pitch_model(model, {"architecture": "frontend", "featurize": {"sample_rate": rate}}, tmp_path / "random")
-    section = frontend_section(tmp_path / "random")  # the report shows what the trainable filters became
-    assert "frontend_random" in section and section.count("<svg") == 1 and "frequency response" in section
+    section = frontend(tmp_path / "random")  # the report shows what the trainable filters became
+    assert section["name"] == "frontend_random" and section["figure"].count("<svg") == 1
+    assert "frequency response" in section["figure"]
     save_pitch_model(model, {"architecture": "harmonic", "featurize": {"sample_rate": rate}}, tmp_path / "other")
-    assert frontend_section(tmp_path / "other") == ""
+    assert frontend(tmp_path / "other") is None
     # the level does not matter to the model: log power is relative to the clip's loudest bin
     fixed = build("frontend", (samples, 1), "bins", 300, 0.0, 1.0, 0.25, "fixed")
     np.testing.assert_allclose(*fixed.predict(np.concatenate([audio[:1], audio[:1] * 0.01]), verbose=0), atol=1e-4)
