@@ -34,7 +34,7 @@ def run_stage(script: str, params: Path, cwd: Path) -> tuple[float, float]:
 
 def original_render(params: dict, notes, work: Path) -> float:
     """The original pipeline: fluidsynth CLI renders each MIDI file to WAV, sox cuts and resamples each clip."""
-    from pitchpipe.midi import note_midi_bytes
+    from pitchpipe.sound.midi import note_midi_bytes
 
     render, prepare = params["render"], params["prepare"]
     clip_seconds = prepare["clip_samples"] / prepare["sample_rate"]
@@ -62,7 +62,7 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     from pitchpipe.config import render_config
-    from pitchpipe.render import plan_notes
+    from pitchpipe.data.render import plan_notes
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["render"]["detunes_per_note"] = 1  # the default plan with one detune: 1,080 notes for our stages

@@ -50,8 +50,8 @@ def loso_rows(loso_dir: Path, reports_dir: Path) -> list[tuple[str, float, float
 
 
 def sine_cents(model_dir: Path) -> float:
-    from pitchpipe.notes import cents_between
-    from pitchpipe.predict import estimate
+    from pitchpipe.sound.notes import cents_between
+    from pitchpipe.inference.predict import estimate
 
     rate = 44100
     track = estimate(np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate), rate, model=model_dir)

@@ -27,11 +27,11 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=2000)
     args = parser.parse_args()
     start = time.perf_counter()
-    from pitchpipe.saved_model import load_pitch_model
+    from pitchpipe.model.saved_model import load_pitch_model
 
     model = load_pitch_model(args.model)
     load_seconds = time.perf_counter() - start
-    from pitchpipe.pitch import yin_hz
+    from pitchpipe.sound.pitch import yin_hz
 
     rng = np.random.default_rng(0)
     t = np.arange(model.clip_samples) / model.sample_rate

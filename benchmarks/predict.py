@@ -72,8 +72,8 @@ def run_predict(arguments: list[str]) -> tuple[float, float]:
 
 def yin_seconds(paths: list[Path], hop_seconds: float) -> tuple[float, int]:
     """Seconds and windows for YIN over the same windows as predict (same reader, resampler and windowing)."""
-    from pitchpipe.pitch import yin_hz
-    from pitchpipe.streaming import audio_info, resampled_blocks, sliding_windows
+    from pitchpipe.sound.pitch import yin_hz
+    from pitchpipe.sound.streaming import audio_info, resampled_blocks, sliding_windows
 
     start, count = time.perf_counter(), 0
     for path in paths:

@@ -1,5 +1,5 @@
 """Milliseconds per training step of the harmonic model on CPU, with and without
-`pitchpipe.train.restore_malloc_thresholds` (TensorFlow's generator-dataset malloc patch undone or left).
+`pitchpipe.model.train.restore_malloc_thresholds` (TensorFlow's generator-dataset malloc patch undone or left).
 
     .venv/bin/python benchmarks/train_speed.py [--steps 200] [--batch-size 32]
 
@@ -26,9 +26,9 @@ def measure(steps: int, batch_size: int, restore: bool) -> dict:
     import numpy as np
 
     from pitchpipe.config import featurize_config, read_params
-    from pitchpipe.model import harmonic
-    from pitchpipe.spectrogram import harmonic_bin_midi
-    from pitchpipe.train import restore_malloc_thresholds
+    from pitchpipe.model.model import harmonic
+    from pitchpipe.sound.spectrogram import harmonic_bin_midi
+    from pitchpipe.model.train import restore_malloc_thresholds
 
     features = featurize_config(read_params())
     bins = len(harmonic_bin_midi(features))

@@ -18,7 +18,7 @@ PUBLISH_ENV = "PITCHPIPE_PUBLISH_TO"
 
 
 def run_publish(parser: argparse.ArgumentParser, args) -> int:
-    from pitchpipe.publish import publish
+    from pitchpipe.evaluation.publish import publish
 
     if not args.to:
         parser.error(f"publish needs --to s3://bucket/prefix (or ${PUBLISH_ENV})")
@@ -38,7 +38,7 @@ def run_publish(parser: argparse.ArgumentParser, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pitchpipe.predict import HOP_SECONDS, MODEL_ENV
+    from pitchpipe.inference.predict import HOP_SECONDS, MODEL_ENV
 
     parser = argparse.ArgumentParser(prog="pitchpipe")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_predict(parser: argparse.ArgumentParser, args) -> int:
-    from pitchpipe.predict import TrackOptions, model_dir
-    from pitchpipe.predict_cli import predict_command
+    from pitchpipe.inference.predict import TrackOptions, model_dir
+    from pitchpipe.inference.predict_cli import predict_command
     from pitchpipe.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # a model the numpy runtime cannot run loads through Keras

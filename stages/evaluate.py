@@ -13,7 +13,7 @@ def main() -> None:
     parser.add_argument("--probes", default="data/probes")
     parser.add_argument("--out", default="reports")
     args = parser.parse_args()
-    from pitchpipe.evaluate import evaluate
+    from pitchpipe.evaluation.evaluate import evaluate
 
     evaluate(Path(args.models), Path(args.features), Path(args.clips), Path(args.probes), Path(args.out))
 

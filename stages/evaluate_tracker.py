@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--out", default="reports/tracker")
     args = parser.parse_args()
     config = evaluate_tracker_config(read_params(args.params), args.params)
-    from pitchpipe.evaluate_tracker import evaluate_tracker
+    from pitchpipe.evaluation.evaluate_tracker import evaluate_tracker
 
     evaluate_tracker(Path(args.model), Path(args.phrases), Path(args.probes), Path(args.clips), Path(args.out),
                      config.baseline_phrases)

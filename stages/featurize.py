@@ -2,7 +2,7 @@
 
 from pitchpipe import stage
 from pitchpipe.config import featurize_config, read_params
-from pitchpipe.featurize import run_featurize
+from pitchpipe.data.featurize import run_featurize
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from pitchpipe import stage
 from pitchpipe.config import frames_config, read_params
-from pitchpipe.frame_features import run_featurize_frames
+from pitchpipe.data.frame_features import run_featurize_frames
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pitchpipe import stage
-from pitchpipe.headline import write_headline
+from pitchpipe.scores.headline import write_headline
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ def main() -> None:
     parser.add_argument("--out", default="learn_stft")
     parser.add_argument("--reports", default="reports/learn_stft")
     args = parser.parse_args()
-    from pitchpipe.learn_stft import run_learn_stft
+    from pitchpipe.model.learn_stft import run_learn_stft
 
     metrics = run_learn_stft(learn_stft_config(read_params(args.params), args.params), args.out, args.reports)
     print(f"learn_stft: {metrics['variant']}, {metrics['weights']} weights, held-out relative error "

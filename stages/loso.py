@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pitchpipe import stage
 from pitchpipe.config import loso_configs, read_params
-from pitchpipe.loso import run_all
+from pitchpipe.evaluation.loso import run_all
 
 
 def main() -> None:

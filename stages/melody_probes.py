@@ -3,7 +3,7 @@ data/melody_probes/."""
 
 from pitchpipe import stage
 from pitchpipe.config import phrases_config, read_params
-from pitchpipe.phrases import run_phrases
+from pitchpipe.data.phrases import run_phrases
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import json
 
 from pitchpipe import stage
 from pitchpipe.config import prepare_config, read_params
-from pitchpipe.prepare import run_prepare
+from pitchpipe.data.prepare import run_prepare
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
-"""DVC stage `probes`: clips of exactly known pitch made by pitchpipe.tones (not by a soundfont) → data/probes/."""
+"""DVC stage `probes`: clips of exactly known pitch made by pitchpipe.sound.tones (not by a soundfont) → data/probes/."""
 
 from pitchpipe import stage
 from pitchpipe.config import probes_config, read_params
-from pitchpipe.probes import run_probes
+from pitchpipe.data.probes import run_probes
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from pitchpipe import stage
 from pitchpipe.config import read_params, render_config
-from pitchpipe.render import run_render
+from pitchpipe.data.render import run_render
 
 
 def main() -> None:

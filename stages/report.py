@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pitchpipe import stage
-from pitchpipe.report import build_report
+from pitchpipe.evaluation.report import build_report
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
-"""DVC stage `synthesize`: training clips made by pitchpipe.synthesize, not by a soundfont → data/synth/."""
+"""DVC stage `synthesize`: training clips made by pitchpipe.data.synthesize, not by a soundfont → data/synth/."""
 
 from pitchpipe import stage
 from pitchpipe.config import read_params, synthesize_config
-from pitchpipe.synthesize import run_synthesize
+from pitchpipe.data.synthesize import run_synthesize
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ def main() -> None:
     parser.add_argument("--checkpoints", default="checkpoints")
     args = parser.parse_args()
     config = train_config(read_params(args.params), args.params)
-    from pitchpipe.train import train  # imports Keras: only once the params are known to be good
+    from pitchpipe.model.train import train  # imports Keras: only once the params are known to be good
 
     train(config, args.features, args.models, args.live, args.checkpoints)
 

@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--decisions", default="reports/tracker/decoder.json")
     args = parser.parse_args()
     config = tracker_config(read_params(args.params), args.params)
-    from pitchpipe.tracker_train import train_tracker  # imports Keras: only once the params are known to be good
+    from pitchpipe.model.tracker_train import train_tracker  # imports Keras: only once the params are known to be good
 
     train_tracker(config, Path(args.frames), Path(args.val_phrases), Path(args.model), Path(args.live),
                   Path(args.checkpoints), Path(args.decisions))

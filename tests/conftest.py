@@ -84,9 +84,9 @@ def tracker_dir(tmp_path_factory, default_params):
     import keras
 
     from pitchpipe.config import frames_config
-    from pitchpipe.frames import bin_midi
-    from pitchpipe.model import build
-    from pitchpipe.saved_model import PitchCodec, save_pitch_model
+    from pitchpipe.sound.frames import bin_midi
+    from pitchpipe.model.model import build
+    from pitchpipe.model.saved_model import PitchCodec, save_pitch_model
 
     frames = frames_config(default_params)
     keras.utils.set_random_seed(5)

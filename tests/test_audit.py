@@ -1,6 +1,6 @@
 """The excluded-program list in params.yaml is exactly what measuring the rendered pitch finds."""
 
-from pitchpipe.audit import mismatched_programs
+from pitchpipe.data.audit import mismatched_programs
 from pitchpipe.config import render_config
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, check_params, featurize_config, prepare_config, read_params, render_config, train_config
-from pitchpipe.prepare import assign_splits
+from pitchpipe.data.prepare import assign_splits
 
 from conftest import ROOT, write_params
 

@@ -58,13 +58,43 @@ def test_the_report_depends_on_its_templates():
     """Jinja2 templates are code the report stage runs: editing one reruns the report."""
     for name, stage in stage_definitions().items():
         script = ROOT / re.search(r"stages/\w+\.py", stage["cmd"]).group(0)
-        if ROOT / "pitchpipe/report.py" in import_closure(script):
-            assert "pitchpipe/templates" in stage["deps"], name
+        if ROOT / "pitchpipe/evaluation/report.py" in import_closure(script):
+            assert "pitchpipe/evaluation/templates" in stage["deps"], name
 
 
 def test_the_package_has_no_import_cycle():
-    for module in (ROOT / PACKAGE).glob("*.py"):
+    for module in (ROOT / PACKAGE).rglob("*.py"):
         assert module not in import_closure(module), f"{module.name} imports itself through {sorted(p.name for p in import_closure(module))}"
+
+
+# The rooms of the package, lowest first: a module may import from its own room, a lower one, or the
+# infrastructure at the package root (config, errors, parallel, quiet, seeding, shards, stage), never from a higher
+# room. cli.py, the command line's entry point, is the one root module above them all.
+ROOMS = ("sound", "data", "scores", "model", "inference", "evaluation")
+ENTRY_POINTS = {"cli.py"}
+
+
+def room(module: Path) -> int:
+    """-1 for the package root's infrastructure, else the room's rank in ROOMS."""
+    parts = module.relative_to(ROOT / PACKAGE).parts
+    return -1 if len(parts) == 1 else ROOMS.index(parts[0])
+
+
+def test_rooms_only_import_from_below():
+    assert {p.name for p in (ROOT / PACKAGE).iterdir() if p.is_dir() and p.name != "__pycache__"} == set(ROOMS)
+    upward = {}
+    for module in (ROOT / PACKAGE).rglob("*.py"):
+        if module.name in ENTRY_POINTS or module.name == "__init__.py":
+            continue
+        above = sorted(str(p.relative_to(ROOT)) for p in imported_modules(module) if room(p) > room(module))
+        if above:
+            upward[str(module.relative_to(ROOT))] = above
+    assert not upward, upward
+
+
+def test_every_room_says_what_it_holds():
+    for name in ROOMS:
+        assert len(ast.get_docstring(ast.parse((ROOT / PACKAGE / name / "__init__.py").read_text())) or "") > 40, name
 
 
 def test_training_never_imports_evaluation():

@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, featurize_config, prepare_config, render_config, synthesize_config
-from pitchpipe.notes import hz_to_midi
-from pitchpipe.prepare import CLIP_FIELDS, assign_splits, note_clips, prepare_shard, split_groups
-from pitchpipe.render import plan_notes, render_shard
+from pitchpipe.sound.notes import hz_to_midi
+from pitchpipe.data.prepare import CLIP_FIELDS, assign_splits, note_clips, prepare_shard, split_groups
+from pitchpipe.data.render import plan_notes, render_shard
 from pitchpipe.shards import read_array
-from pitchpipe.spectrogram import harmonic_bin_midi, harmonic_spectrum
-from pitchpipe.synthesize import UNVOICED_KINDS, WHITE_NOISE_PROB, noise_slope, run_synthesize, synth_row
+from pitchpipe.sound.spectrogram import harmonic_bin_midi, harmonic_spectrum
+from pitchpipe.data.synthesize import UNVOICED_KINDS, WHITE_NOISE_PROB, noise_slope, run_synthesize, synth_row
 
 RATE, SAMPLES = 16000, 5280
 
@@ -163,7 +163,7 @@ def test_prepare_augments_train_clips_only_and_rejects_the_fundamental_across_th
 
 def test_a_constant_resampled_from_44k1_is_silence_not_a_tone(harmonic):
     """Resampling leaves a periodic ripple near -86 dBFS on a constant: below the silence level, so no tone."""
-    from pitchpipe.audio import resample
+    from pitchpipe.sound.audio import resample
 
     dc = resample(np.full(44100, 0.5), 44100, RATE)[4000:4000 + SAMPLES]
     assert 0 < np.ptp(dc) < 1e-3

@@ -4,11 +4,11 @@ import pytest
 import json
 
 from pitchpipe.errors import DataError
-from pitchpipe.headline import error_db, headline
-from pitchpipe.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded, write_json
-from pitchpipe.heads import PitchBins, decode_regression, encode_regression
-from pitchpipe.notes import cents_between, midi_to_hz
-from pitchpipe.saved_model import PitchCodec
+from pitchpipe.scores.headline import error_db, headline
+from pitchpipe.scores.metrics import breakdown, by_note, octave_label, pitch_metrics, pitched_rate, reliability, rounded, write_json
+from pitchpipe.model.heads import PitchBins, decode_regression, encode_regression
+from pitchpipe.sound.notes import cents_between, midi_to_hz
+from pitchpipe.model.saved_model import PitchCodec
 
 
 def test_perfect_prediction_scores_full_marks():

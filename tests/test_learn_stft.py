@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, learn_stft_config
-from pitchpipe.learn_stft import (Transform, figure_data, fit, four_tone_signal, kernel_match, spectrum_errors,
+from pitchpipe.model.learn_stft import (Transform, figure_data, fit, four_tone_signal, kernel_match, spectrum_errors,
                                   training_signals)
 
 

@@ -16,9 +16,9 @@ import soundfile
 from conftest import make_project, run_cmd, write_params
 from test_dvc_pipeline import ran_stages
 
-from pitchpipe.probes import UNVOICED_KINDS
+from pitchpipe.data.probes import UNVOICED_KINDS
 from pitchpipe.shards import read_array
-from pitchpipe.tones import HARMONIC_FAMILIES
+from pitchpipe.sound.tones import HARMONIC_FAMILIES
 
 
 def tiny_training(params):
@@ -146,10 +146,10 @@ def test_predict_on_rendered_clip_and_on_bad_files(trained_project, tmp_path):
 
 
 def test_predict_feeds_the_model_exactly_what_featurize_feeds_training(trained_project, tmp_path):
-    from pitchpipe.featurize import FEATURE_COLUMN
-    from pitchpipe.streaming import audio_info, resampled_blocks, sliding_windows
-    from pitchpipe.saved_model import load_pitch_model
-    from pitchpipe.spectrogram import features
+    from pitchpipe.data.featurize import FEATURE_COLUMN
+    from pitchpipe.sound.streaming import audio_info, resampled_blocks, sliding_windows
+    from pitchpipe.model.saved_model import load_pitch_model
+    from pitchpipe.sound.spectrogram import features
 
     project, _ = trained_project
     model = load_pitch_model(project / "models")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pitchpipe.midi import bend_cents, bend_value, note_midi_bytes, read_channel_events
-from pitchpipe.notes import cents_between, hz_to_midi, midi_to_hz, note_name
+from pitchpipe.sound.midi import bend_cents, bend_value, note_midi_bytes, read_channel_events
+from pitchpipe.sound.notes import cents_between, hz_to_midi, midi_to_hz, note_name
 
 
 def test_pitch_arithmetic():

@@ -3,9 +3,9 @@ reference, on tones of known pitch and on signals without one."""
 
 import numpy as np
 
-from pitchpipe.notes import cents_between
-from pitchpipe.pitch import YIN_CHUNK_CLIPS, fft_peak_hz, yin_hz
-from pitchpipe.tones import add_noise, additive_tone, family_tone, noise
+from pitchpipe.sound.notes import cents_between
+from pitchpipe.sound.pitch import YIN_CHUNK_CLIPS, fft_peak_hz, yin_hz
+from pitchpipe.sound.tones import add_noise, additive_tone, family_tone, noise
 
 RATE = 16000
 SAMPLES = 5280

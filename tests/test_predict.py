@@ -14,10 +14,10 @@ import soundfile
 from scipy.signal import resample_poly
 
 from pitchpipe.config import featurize_config
-from pitchpipe.predict import PitchTrack, Tracker, TrackOptions, estimate, file_source, smooth_track
-from pitchpipe.saved_model import PitchCodec, load_pitch_model, save_pitch_model
-from pitchpipe.spectrogram import feature_axes
-from pitchpipe.streaming import AudioError, Resampler, audio_info, resampled_blocks, sliding_windows
+from pitchpipe.inference.predict import PitchTrack, Tracker, TrackOptions, estimate, file_source, smooth_track
+from pitchpipe.model.saved_model import PitchCodec, load_pitch_model, save_pitch_model
+from pitchpipe.sound.spectrogram import feature_axes
+from pitchpipe.sound.streaming import AudioError, Resampler, audio_info, resampled_blocks, sliding_windows
 
 CLIP = 5280
 
@@ -27,7 +27,7 @@ def model_dir(tmp_path_factory, default_params):
     """A harmonic model with random weights, saved as training saves one: the format, not the accuracy."""
     import keras
 
-    from pitchpipe.model import build
+    from pitchpipe.model.model import build
 
     keras.utils.set_random_seed(3)
     featurize = featurize_config(default_params)
@@ -59,7 +59,7 @@ def test_numpy_runtime_equals_keras_and_other_models_fall_back(model_dir, tmp_pa
     np.testing.assert_allclose(numpy_model.network(inputs), keras_model.network(inputs), atol=2e-6)
     assert numpy_model.network(inputs[:0]).shape == (0, inputs.shape[1])
 
-    from pitchpipe.model import build
+    from pitchpipe.model.model import build
 
     compact = build("compact", (513, 90), "hz", 1, 0.0, 1.0, 0.25)  # pooling and batch norm: served by Keras
     save_pitch_model(compact, {**numpy_model.meta, "codec": {**numpy_model.meta["codec"], "head": "hz"}}, tmp_path)
@@ -229,7 +229,7 @@ def test_options_are_checked(model_dir, tmp_path):
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch):
-    from pitchpipe.predict_cli import progress_bar
+    from pitchpipe.inference.predict_cli import progress_bar
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -244,7 +244,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 
 
 def test_export_writes_every_format_and_refuses_an_unknown_one(tmp_path):
-    from pitchpipe import export
+    from pitchpipe.inference import export
 
     times = np.arange(60) * 0.01
     frequency = np.where(times < 0.3, 220.0, np.where(times < 0.4, np.nan, 440.0))

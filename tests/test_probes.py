@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from pitchpipe.config import ParamsError, probes_config
-from pitchpipe.notes import cents_between, midi_to_hz
-from pitchpipe.pitch import refine_near
-from pitchpipe.probes import UNVOICED_KINDS, plan_probes, probe_audio, run_probes
-from pitchpipe.tones import (HARMONIC_FAMILIES, MIN_RESIDUE_PARTIALS, add_noise, additive_tone, can_remove_fundamental,
+from pitchpipe.sound.notes import cents_between, midi_to_hz
+from pitchpipe.sound.pitch import refine_near
+from pitchpipe.data.probes import UNVOICED_KINDS, plan_probes, probe_audio, run_probes
+from pitchpipe.sound.tones import (HARMONIC_FAMILIES, MIN_RESIDUE_PARTIALS, add_noise, additive_tone, can_remove_fundamental,
                              family_amplitudes, family_tone, noise, partial_count, reverberate, without_low_harmonics)
 
 RATE = 16000

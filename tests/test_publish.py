@@ -10,7 +10,7 @@ import pytest
 
 from s3server import CREDENTIALS, client, s3_server
 
-from pitchpipe.publish import LONG_CACHE, SHORT_CACHE, plan_uploads
+from pitchpipe.evaluation.publish import LONG_CACHE, SHORT_CACHE, plan_uploads
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ import hashlib
 import numpy as np
 import pyarrow.parquet as pq
 
-from pitchpipe.audit import measure_pitch
+from pitchpipe.data.audit import measure_pitch
 from pitchpipe.config import SEGMENTS, featurize_config, prepare_config, render_config
-from pitchpipe.featurize import FEATURE_COLUMN, run_featurize
-from pitchpipe.notes import cents_between
-from pitchpipe.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare, split_groups
-from pitchpipe.render import plan_notes, render_shard, run_render
+from pitchpipe.data.featurize import FEATURE_COLUMN, run_featurize
+from pitchpipe.sound.notes import cents_between
+from pitchpipe.data.prepare import SPLITS, assign_splits, note_clips, prepare_shard, run_prepare, split_groups
+from pitchpipe.data.render import plan_notes, render_shard, run_render
 from pitchpipe.shards import read_array
-from pitchpipe.tones import can_remove_fundamental
+from pitchpipe.sound.tones import can_remove_fundamental
 from conftest import tiny_params
 
 

@@ -3,7 +3,7 @@ import pytest
 import scipy.signal
 
 from pitchpipe.config import FeaturizeConfig
-from pitchpipe.spectrogram import frequencies, spectrogram
+from pitchpipe.sound.spectrogram import frequencies, spectrogram
 
 
 def config(**overrides):

@@ -10,14 +10,14 @@ import pytest
 import soundfile
 
 from pitchpipe.config import frames_config, phrases_config
-from pitchpipe.decode import Decoder, decode, viterbi_path
-from pitchpipe.frames import FrameAnalysis, bin_midi, frame_count, with_context
-from pitchpipe.melody import BOUNDARY, GLIDE, NEAR_CHANGE, VIBRATO, PlannedNote, frame_labels, pitch_curve
-from pitchpipe.midi import read_channel_events
-from pitchpipe.notes import cents_between, hz_to_midi, midi_to_hz
-from pitchpipe.phrases import key_segments, make_phrase, run_phrases
-from pitchpipe.tracking import CHUNK_FRAMES, TrackerModel, load_tracker
-from pitchpipe.transcribe import notes_midi, segment_notes
+from pitchpipe.sound.decode import Decoder, decode, viterbi_path
+from pitchpipe.sound.frames import FrameAnalysis, bin_midi, frame_count, with_context
+from pitchpipe.data.melody import BOUNDARY, GLIDE, NEAR_CHANGE, VIBRATO, PlannedNote, frame_labels, pitch_curve
+from pitchpipe.sound.midi import read_channel_events
+from pitchpipe.sound.notes import cents_between, hz_to_midi, midi_to_hz
+from pitchpipe.data.phrases import key_segments, make_phrase, run_phrases
+from pitchpipe.model.tracking import CHUNK_FRAMES, TrackerModel, load_tracker
+from pitchpipe.inference.transcribe import notes_midi, segment_notes
 
 RATE = 16000
 
@@ -204,7 +204,7 @@ def model_frames(folder):
 
 
 def test_estimate_uses_the_tracker_by_default(tracker_dir, monkeypatch, tmp_path):
-    from pitchpipe import predict as predict_module
+    from pitchpipe.inference import predict as predict_module
 
     monkeypatch.setenv("PITCHPIPE_MODEL", str(tracker_dir))
     monkeypatch.chdir(tmp_path)

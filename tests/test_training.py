@@ -10,9 +10,9 @@ import pytest
 
 from conftest import ROOT, write_params
 from pitchpipe.config import featurize_config, prepare_config, render_config
-from pitchpipe.featurize import run_featurize
-from pitchpipe.prepare import run_prepare
-from pitchpipe.render import run_render
+from pitchpipe.data.featurize import run_featurize
+from pitchpipe.data.prepare import run_prepare
+from pitchpipe.data.render import run_render
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def features(tmp_path_factory, default_params):
 def test_original_architecture_is_the_blogs():
     import keras
 
-    from pitchpipe.model import build
+    from pitchpipe.model.model import build
 
     model = build("original", (513, 90), "hz", 1, 0.0, 1.0, 0.25)
     kinds = [layer.__class__.__name__ for layer in model.layers]
@@ -45,7 +45,7 @@ def test_original_architecture_is_the_blogs():
 
 
 def test_compact_bins_model_outputs_one_activation_per_bin():
-    from pitchpipe.model import build
+    from pitchpipe.model.model import build
 
     model = build("compact", (513, 90), "bins", 366, 0.0, 1.0, 0.25)
     out = model.predict(np.zeros((2, 513, 90), np.float32), verbose=0)
@@ -54,7 +54,7 @@ def test_compact_bins_model_outputs_one_activation_per_bin():
 
 
 def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
-    from pitchpipe.dataset import ShardBatches
+    from pitchpipe.model.dataset import ShardBatches
 
     folder, _ = features
     encode = lambda f0: f0[:, None].astype(np.float32)  # noqa: E731
@@ -148,8 +148,8 @@ def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(featur
     steps = (folder / "live/plots/metrics/eval/rpa50.tsv").read_text().strip().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [0, 1]
 
-    from pitchpipe.feature_shards import load_split
-    from pitchpipe.saved_model import load_pitch_model
+    from pitchpipe.data.feature_shards import load_split
+    from pitchpipe.model.saved_model import load_pitch_model
 
     model = load_pitch_model(folder / "models")  # this process runs the TensorFlow backend
     test_features, labels = load_split(folder / "features/test")
@@ -159,8 +159,8 @@ def test_jax_backend_trains_resumes_and_its_model_serves_under_tensorflow(featur
 
 
 def test_left_out_soundfont_never_reaches_training(features):
-    from pitchpipe.dataset import ShardBatches
-    from pitchpipe.feature_shards import load_split
+    from pitchpipe.model.dataset import ShardBatches
+    from pitchpipe.data.feature_shards import load_split
 
     folder, _ = features
     _, everything = load_split(folder / "features/train", ("soundfont", "f0_hz"))
@@ -215,7 +215,7 @@ def test_loso_config_takes_its_epochs_and_checks_the_soundfont(default_params):
 
 
 def test_a_checkpoint_is_not_resumed_onto_other_features(features, tmp_path):
-    from pitchpipe.train import data_identity
+    from pitchpipe.model.train import data_identity
 
     folder, _ = features
     before = data_identity(folder / "features/train", folder / "features/val")
@@ -232,7 +232,7 @@ def test_a_checkpoint_is_not_resumed_onto_other_features(features, tmp_path):
 def test_harmonic_model_is_equivariant_to_a_pitch_shift():
     """Moving the input k bins up moves the output k bins up (where the receptive field does not reach an edge):
     a pitch change is a shift."""
-    from pitchpipe.model import build
+    from pitchpipe.model.model import build
 
     model = build("harmonic", (366, 10), "bins", 366, 0.5, 0.1, 0.25)
     x = np.zeros((1, 366, 10), np.float32)
@@ -251,8 +251,8 @@ def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays
     """The raw-audio model's first layer: a fixed DFT, a DFT that trains, or noise that trains; equal otherwise."""
     import keras
 
-    from pitchpipe.model import FRONTEND_BINS, FRONTEND_WINDOW, build
-    from pitchpipe.spectrogram import stft_basis
+    from pitchpipe.model.model import FRONTEND_BINS, FRONTEND_WINDOW, build
+    from pitchpipe.sound.spectrogram import stft_basis
 
     rate, samples = 16000, 5280
     t = np.arange(samples) / rate
@@ -276,8 +276,8 @@ def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays
         assert (moved == 0) == (mode == "fixed"), (mode, moved)
         outputs[mode] = model.predict(audio[:2], verbose=0)
     assert len(sizes) == 1  # the same network in all three
-    from pitchpipe.report import frontend
-    from pitchpipe.saved_model import save_pitch_model
+    from pitchpipe.evaluation.report import frontend
+    from pitchpipe.model.saved_model import save_pitch_model
 
     save_pitch_model(model, {"architecture": "frontend", "featurize": {"sample_rate": rate}}, tmp_path / "random")
     section = frontend(tmp_path / "random")  # the report shows what the trainable filters became
