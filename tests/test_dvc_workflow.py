@@ -107,6 +107,52 @@ def test_experiments_on_a_training_and_a_data_param(project):
         run_cmd(["dvc", "checkout", "-f"], path)
 
 
+def test_queued_experiments_run_two_at_a_time_on_their_own_code(project):
+    """`dvc exp run --queue` twice, `dvc queue start -j 2`: both finish with their own metrics and the workspace is
+    untouched. Each runs in the copy of the workspace made when it was queued, and imports that copy's pitchpipe
+    (scripts/python), not the installed package nor the workspace as it is later: here the queued copies carry an
+    edit of the headline module that is undone in the workspace before they run, and their metrics show it."""
+    import time
+
+    path, _ = project
+    before = tree_digest(path / "reports")
+    module = path / "pitchpipe/scores/headline.py"
+    source = module.read_text()
+    marked = source.replace("    return {name: _short(value) for name, value in summary.items()}",
+                            "    summary['queued_copy'] = 1.0\n    return {name: _short(value) for name, value in summary.items()}")
+    assert marked != source
+    module.write_text(marked)
+    try:
+        for name, rate in (("slow", "0.0005"), ("fast", "0.004")):
+            run_cmd(["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}", "-n", name], path)
+    finally:
+        module.write_text(source)
+    try:
+        run_cmd(["dvc", "queue", "start", "-j", "2"], path)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            status = run_cmd(["dvc", "queue", "status"], path).stdout
+            if "Queued" not in status and "Running" not in status:
+                break
+            time.sleep(5)
+    finally:
+        run_cmd(["dvc", "queue", "stop"], path, check=False)
+    assert status.count("Success") == 2, status + run_cmd(["dvc", "queue", "logs", "fast"], path, check=False).stdout
+    shown = json.loads(run_cmd(["dvc", "exp", "show", "--json"], path).stdout)
+    headlines = {}
+    for baseline in shown:
+        for experiment in baseline.get("experiments") or []:
+            for run in experiment.get("revs", []):
+                data = run.get("data") or {}
+                if run.get("name") in ("slow", "fast"):
+                    headlines[run["name"]] = data["metrics"]["reports/headline.json"]["data"]
+    assert set(headlines) == {"slow", "fast"} and headlines["slow"] != headlines["fast"]
+    assert all(scores["queued_copy"] == 1.0 for scores in headlines.values())  # the copy's code ran
+    assert run_cmd(["git", "status", "--porcelain", "--untracked-files=no"], path).stdout == ""
+    assert tree_digest(path / "reports") == before
+    run_cmd(["dvc", "exp", "remove", "slow", "fast"], path)
+
+
 def test_metrics_fit_one_screen_and_plots_draw_what_they_say(project):
     path, _ = project
     shown = json.loads(run_cmd(["dvc", "metrics", "show", "--json"], path).stdout)

@@ -73,9 +73,9 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     assert "Learning the spectrogram" in page and "Hann-windowed sinusoid" in page
     import hashlib
 
-    digest = hashlib.sha256((project / "params.yaml").read_bytes()).hexdigest()[:12]
+    values = json.dumps(params, sort_keys=True, separators=(",", ":"))
     commit = run_cmd(["git", "log", "-1", "--format=%h"], project).stdout.strip()
-    assert f"commit {commit} of " in page and f"params.yaml sha256 {digest}" in page
+    assert f"commit {commit} of " in page and f"params sha256 {hashlib.sha256(values.encode()).hexdigest()[:12]}" in page
     assert "note model: harmonic" in page and "tracker: tracker" in page and "note clips: train " in page
     assert "log magnitude at each pitch bin" in page and "× the bin" in page  # the harmonic input, labelled
     assert "peak −1 dBFS" in page and page.count(" dBFS</td>") >= 1  # worst clips: normalised, own level shown

@@ -77,6 +77,15 @@ def read_loso(reports_dir: Path, loso_dir: Path) -> dict[str, tuple[dict, dict]]
     return {font: (overall, json.loads((loso_dir / font / "breakdown.json").read_text())) for font, overall in scores.items()}
 
 
+def params_digest(params_path: Path) -> str:
+    """A digest of the params' values (sorted-key JSON), not of the file's bytes: a comment edit, which DVC does
+    not count as a change, leaves it alone."""
+    import yaml
+
+    canonical = json.dumps(yaml.safe_load(params_path.read_text()), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
 def run_header(params_path: Path, models_dir: Path, tracker_dir: Path, features_dir: Path, phrases_dir: Path) -> list[str]:
     """Which run this page describes: commit, params digest, both models and the data sizes. The date is the
     commit's, so rebuilding the same commit gives the same bytes."""
@@ -86,7 +95,7 @@ def run_header(params_path: Path, models_dir: Path, tracker_dir: Path, features_
     except (OSError, subprocess.CalledProcessError):
         commit = []
     parts = [f"commit {commit[0]} of {commit[1]}" if len(commit) == 2 else "not a git checkout",
-             f"params.yaml sha256 {hashlib.sha256(params_path.read_bytes()).hexdigest()[:12]}"]
+             f"params sha256 {params_digest(params_path)}"]
     for name, folder in (("note model", models_dir), ("tracker", tracker_dir)):
         if (folder / "model.json").exists():
             meta = json.loads((folder / "model.json").read_text())
