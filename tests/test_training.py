@@ -75,16 +75,23 @@ def test_streamed_batches_hold_the_same_rows_as_in_memory(features):
     assert not np.array_equal(epoch(stream)[1], stream_y)  # a new shuffle every epoch
     # every streamed batch comes from one shard, so only one shard is ever held in memory
     assert all(shard is not None for shard, _ in stream.batches)
+    # for data-parallel training every batch splits evenly: short batches lose their odd rows, nothing else changes
+    for in_memory in (True, False):
+        plain = ShardBatches(folder / "features/train", 8, encode, seed=3, in_memory=in_memory)
+        even = ShardBatches(folder / "features/train", 8, encode, seed=3, in_memory=in_memory, multiple=3)
+        assert all(len(rows) % 3 == 0 and len(rows) for _, rows in even.batches)
+        kept = [(shard, rows[:len(rows) // 3 * 3]) for shard, rows in plain.batches if len(rows) >= 3]
+        assert [(shard, list(rows)) for shard, rows in kept] == [(shard, list(rows)) for shard, rows in even.batches]
 
 
-def run_train(folder, params, epochs, backend, out=None):
+def run_train(folder, params, epochs, backend, out=None, env_extra=None):
     """The train stage on `folder`'s features, writing its model, log and checkpoints under `out` (default `folder`)."""
     out = out or folder
     out.mkdir(exist_ok=True)
     params = json.loads(json.dumps(params))
     params["train"].update(epochs=epochs, batch_size=16)
     write_params(params, out / "params.yaml")
-    env = dict(os.environ, KERAS_BACKEND=backend, CI="1")
+    env = dict(os.environ, KERAS_BACKEND=backend, CI="1", **(env_extra or {}))
     return subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(out / "params.yaml"),
                            "--features", str(folder / "features"), "--models", str(out / "models"),
                            "--live", str(out / "live"), "--checkpoints", str(out / "checkpoints")],
@@ -288,3 +295,49 @@ def test_learned_front_ends_start_as_a_dft_or_noise_and_only_the_fixed_one_stays
     # the level does not matter to the model: log power is relative to the clip's loudest bin
     fixed = build("frontend", (samples, 1), "bins", 300, 0.0, 1.0, 0.25, "fixed")
     np.testing.assert_allclose(*fixed.predict(np.concatenate([audio[:1], audio[:1] * 0.01]), verbose=0), atol=1e-4)
+
+
+TWO_CPU_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+DATA_PARALLEL_RUN = """
+import json, sys
+import keras, numpy as np
+from pitchpipe.model.dataset import ShardBatches
+from pitchpipe.model.model import build
+from pitchpipe.model.train import data_parallel, predict_in_multiples
+folder, mode = sys.argv[1], sys.argv[2]
+replicas = data_parallel() if mode == "parallel" else 1
+keras.utils.set_random_seed(7)
+batches = ShardBatches(folder + "/train", 16, lambda f0: (f0[:, None] > 0).astype("float32") * np.ones((1, 366), "float32"),
+                       seed=7, multiple=2)  # the same even batches in both runs
+model = build("harmonic", (366, 12), "bins", 366, 0.0, 1.0, 0.25)
+model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
+history = model.fit(batches, epochs=2, verbose=0).history["loss"]
+x = batches[0][0][:5]  # an odd count: padded to the device count and trimmed back
+print(json.dumps({"replicas": replicas, "devices": len(keras.distribution.list_devices()), "loss": history,
+                  "predicted": predict_in_multiples(model, x, replicas).tolist()}))
+"""
+
+
+def test_data_parallel_over_two_devices_follows_the_one_device_loss_curve(features, tmp_path):
+    """Keras 3's DataParallel under JAX on two (virtual CPU) devices: the same global batches give the same loss
+    curve as one device, within 1e-4 relative (the devices sum their halves' gradients in another order)."""
+    folder, params = features
+    env = dict(os.environ, KERAS_BACKEND="jax", **TWO_CPU_DEVICES)
+    runs = {}
+    for mode in ("single", "parallel"):
+        result = subprocess.run([sys.executable, "-c", DATA_PARALLEL_RUN, str(folder / "features"), mode], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[mode] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert runs["single"]["devices"] == runs["parallel"]["devices"] == 2
+    assert (runs["single"]["replicas"], runs["parallel"]["replicas"]) == (1, 2)
+    np.testing.assert_allclose(runs["parallel"]["loss"], runs["single"]["loss"], rtol=1e-4)
+    assert len(runs["parallel"]["predicted"]) == 5
+    np.testing.assert_allclose(runs["parallel"]["predicted"], runs["single"]["predicted"], rtol=1e-3, atol=1e-5)
+    # the train stage picks it up by itself, and PITCHPIPE_DATA_PARALLEL=0 turns it off
+    staged = run_train(folder, params, 1, "jax", out=tmp_path / "parallel", env_extra=TWO_CPU_DEVICES)
+    assert staged.returncode == 0, staged.stderr[-3000:]
+    assert "data parallel over 2 devices" in (tmp_path / "parallel/live/params.yaml").read_text()
+    single = run_train(folder, params, 1, "jax", out=tmp_path / "single",
+                       env_extra={**TWO_CPU_DEVICES, "PITCHPIPE_DATA_PARALLEL": "0"})
+    assert single.returncode == 0 and "data parallel" not in (tmp_path / "single/live/params.yaml").read_text()

@@ -22,9 +22,10 @@ class ShardBatches(keras.utils.PyDataset):
 
     def __init__(self, folder: str | Path, batch_size: int, encode: Callable[[np.ndarray], np.ndarray], seed: int,
                  shuffle: bool = True, in_memory: bool | None = None, first_epoch: int = 0,
-                 exclude: dict[str, str] | None = None):
+                 exclude: dict[str, str] | None = None, multiple: int = 1):
         super().__init__()
         self.folder, self.batch_size, self.encode, self.seed, self.shuffle = Path(folder), batch_size, encode, seed, shuffle
+        self.multiple = multiple  # data-parallel training splits each batch evenly over this many devices
         self.exclude = exclude
         self.rows = {path: kept_rows(read_shard(path, columns=list(exclude)), exclude) if exclude
                      else np.arange(shard_rows(path)) for path in list_shards(folder)}
@@ -44,7 +45,13 @@ class ShardBatches(keras.utils.PyDataset):
         if self.in_memory:
             rows = order.permutation(len(self.features)) if self.shuffle else np.arange(len(self.features))
             self.batches = [(None, rows[i:i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
-            return
+        else:
+            self._plan_shards(order)
+        if self.multiple > 1:  # a short last batch loses its odd rows; one under `multiple` rows goes
+            self.batches = [(shard, rows[:len(rows) // self.multiple * self.multiple]) for shard, rows in self.batches
+                            if len(rows) >= self.multiple]
+
+    def _plan_shards(self, order) -> None:
         shards = [self.shards[i] for i in (order.permutation(len(self.shards)) if self.shuffle else range(len(self.shards)))]
         for shard in shards:
             count = len(self.rows[shard])

@@ -68,6 +68,32 @@ def restore_malloc_thresholds() -> None:
         libc.mallopt(M_TRIM_THRESHOLD, MALLOC_THRESHOLD_BYTES)
 
 
+DATA_PARALLEL_ENV = "PITCHPIPE_DATA_PARALLEL"
+
+
+def data_parallel() -> int:
+    """Under JAX with more than one device (GPUs, or CPU devices made by XLA_FLAGS), spread every batch over all
+    of them with Keras's DataParallel: the same global batch, so the same steps as on one device. Returns the
+    device count (1: not distributed). PITCHPIPE_DATA_PARALLEL=0 keeps one device: a runtime knob, not a param."""
+    import keras
+
+    if keras.backend.backend() != "jax" or os.environ.get(DATA_PARALLEL_ENV, "1") == "0":
+        return 1
+    devices = keras.distribution.list_devices()
+    if len(devices) < 2:
+        return 1
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices)
+
+
+def predict_in_multiples(model, x: np.ndarray, multiple: int, batch_size: int = 256) -> np.ndarray:
+    """model.predict with every batch a multiple of `multiple` rows, as data-parallel sharding needs: the rows are
+    padded with zeros to a multiple and the padding's outputs dropped."""
+    pad = -len(x) % multiple
+    padded = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
+    return model.predict(padded, batch_size=max(multiple, batch_size // multiple * multiple), verbose=0)[:len(x)]
+
+
 def distribution_scope():
     """MirroredStrategy over several GPUs with the TensorFlow backend; otherwise nothing to do."""
     import contextlib
@@ -151,6 +177,9 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
     features_dir, models_dir, checkpoint_dir = Path(features_dir), Path(models_dir), Path(checkpoint_dir)
     keras.utils.set_random_seed(config.seed)
     device = configure_devices()
+    replicas = data_parallel()
+    if replicas > 1:
+        device += f", data parallel over {replicas} devices"
     schema_metadata = shard_schema(list_shards(features_dir / "train")[0]).metadata
     featurize = json.loads(schema_metadata[b"featurize"])
     codec = codec_for(config, featurize)
@@ -187,7 +216,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
                           metrics=[] if config.head == "bins" else ["mae"])
             initial_epoch = 0
     train_batches = ShardBatches(features_dir / "train", config.batch_size, codec.encode, config.seed,
-                                 first_epoch=initial_epoch, exclude=exclude)
+                                 first_epoch=initial_epoch, exclude=exclude, multiple=replicas)
 
     class PitchMetrics(keras.callbacks.Callback):
         """Validation accuracy in musical terms after each epoch, a checkpoint to resume from, and glibc's malloc
@@ -203,7 +232,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
         def on_epoch_end(self, epoch, logs=None):
             # one pass over the validation set gives the loss and the musical scores (a second, Keras's own
             # validation_data pass at the training batch size, cost about 2 s an epoch)
-            outputs = self.model.predict(val_x, batch_size=256, verbose=0)
+            outputs = predict_in_multiples(self.model, val_x, replicas)
             hz, _ = codec.decode(outputs)
             scores = pitch_metrics(hz[val_voiced], val_labels["f0_hz"][val_voiced])
             logs.update(val_loss=float(keras.ops.mean(keras.losses.get(loss)(val_y, outputs))), val_mae_hz=scores["mae_hz"],
