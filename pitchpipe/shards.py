@@ -90,6 +90,8 @@ def write_atomic(table: pa.Table, path: str | Path) -> None:
     """Write under a temporary name in the same folder, then rename: readers never see half a shard."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # an attempt killed mid-write (a task retried elsewhere)
+        stale.unlink(missing_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         pq.write_table(table, temporary, compression=COMPRESSION, use_dictionary=False, write_statistics=False)

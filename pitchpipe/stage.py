@@ -7,6 +7,7 @@ import sys
 from typing import Callable
 
 from pitchpipe.errors import PitchpipeError
+from pitchpipe.parallel import check_engine
 from pitchpipe.quiet import quiet_tensorflow
 
 
@@ -25,6 +26,7 @@ def run(main: Callable[[], object]) -> None:
     other error is a bug or an environment problem: it keeps its traceback."""
     quiet_tensorflow()
     try:
+        check_engine()  # an unreachable Dask scheduler stops the stage before it clears its outputs
         main()
     except PitchpipeError as error:
         print(f"error: {error}", file=sys.stderr)

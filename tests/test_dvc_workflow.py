@@ -317,3 +317,15 @@ def test_a_truncated_shard_is_named_with_the_way_back(project, stage, shard, wri
     finally:
         damaged.write_bytes(whole)
     assert json.loads(run_cmd(["dvc", "status", "--json"], path).stdout) == {}
+
+
+def test_data_stages_on_a_dask_cluster_change_no_byte(project):
+    """`PITCHPIPE_DASK_SCHEDULER=local:2 dvc repro` (the README's line) rebuilds data stages on a LocalCluster:
+    the engine is not a param, so nothing is stale before, and the same bytes mean nothing is stale after."""
+    path, _ = project
+    cluster = {"PITCHPIPE_DASK_SCHEDULER": "local:2"}
+    assert json.loads(run_cmd(["dvc", "status", "--json"], path, env_extra=cluster).stdout) == {}
+    for stage in ("render", "prepare", "featurize", "phrases"):
+        forced = run_cmd(["dvc", "repro", "-f", "-s", stage], path, env_extra=cluster)
+        assert ran_stages(forced.stdout) == [stage]
+    assert json.loads(run_cmd(["dvc", "status", "--json"], path).stdout) == {}
