@@ -7,6 +7,7 @@ import json
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,3 +265,29 @@ def test_export_writes_every_format_and_refuses_an_unknown_one(tmp_path):
     assert not list((tmp_path / "out").glob("*.tmp"))
     with pytest.raises(ValueError, match="unknown output format 'xml'"):
         export.write(track, "xml", tmp_path / "t.xml")
+
+
+def test_the_model_is_found_as_a_user_expects(tmp_path, monkeypatch):
+    """--model, else $PITCHPIPE_MODEL, else the repository's tracker/ then models/, from any folder inside it."""
+    from pitchpipe.inference.predict import model_dir
+
+    monkeypatch.delenv("PITCHPIPE_MODEL", raising=False)
+    repository = tmp_path / "repo"
+    (repository / "data/deep").mkdir(parents=True)
+    (repository / "dvc.yaml").write_text("stages: {}\n")
+    (repository / "models").mkdir()
+    (repository / "models/model.json").write_text("{}")
+    assert model_dir(start=repository / "data/deep") == repository / "models"  # only the note model there
+    (repository / "tracker").mkdir()
+    (repository / "tracker/model.json").write_text("{}")
+    assert model_dir(start=repository / "data/deep") == repository / "tracker"
+    assert model_dir("elsewhere", start=repository) == Path("elsewhere")
+    monkeypatch.setenv("PITCHPIPE_MODEL", str(tmp_path / "mine"))
+    assert model_dir(start=repository) == tmp_path / "mine"
+    monkeypatch.delenv("PITCHPIPE_MODEL")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert model_dir(start=outside) == Path("tracker")
+    result = subprocess.run([sys.executable, "-m", "pitchpipe.cli", "predict", "x.wav"], cwd=outside,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--model DIR or $PITCHPIPE_MODEL" in result.stderr

@@ -178,14 +178,21 @@ def file_source(info: AudioInfo, sample_rate: int):
     return info.path, lambda: resampled_blocks(info, sample_rate), round(info.seconds * sample_rate)
 
 
-def model_dir(explicit: str | Path | None = None) -> Path:
-    """The model to use: the one named, else $PITCHPIPE_MODEL, else the tracker in ./tracker, else the note model
-    in ./models (a repository's stage outputs)."""
+def model_dir(explicit: str | Path | None = None, start: Path | None = None) -> Path:
+    """The model to use: the one named, else $PITCHPIPE_MODEL, else the repository's own (the nearest folder at
+    or above `start`, default the current one, that holds a dvc.yaml): its tracker/ (the `train_tracker` stage's
+    output), else its models/ (the note model). Outside a repository with neither given: ./tracker, which then
+    fails with a message that says how to name one."""
     if explicit is not None:
         return Path(explicit)
     if os.environ.get(MODEL_ENV):
         return Path(os.environ[MODEL_ENV])
-    return Path("tracker") if (Path("tracker") / "model.json").is_file() or not Path("models").is_dir() else Path("models")
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dvc.yaml").is_file():
+            tracker, models = folder / "tracker", folder / "models"
+            return tracker if (tracker / "model.json").is_file() or not (models / "model.json").is_file() else models
+    return Path("tracker")
 
 
 @lru_cache(maxsize=4)
