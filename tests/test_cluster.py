@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, VENV_BIN, write_params
-from pitchpipe.config import (featurize_config, phrases_config, prepare_config, probes_config, render_config,
-                              synthesize_config)
+from pitchpipe.config import (featurize_config, frames_config, phrases_config, prepare_config, probes_config,
+                              render_config, synthesize_config)
 from pitchpipe.data.featurize import run_featurize
+from pitchpipe.data.frame_features import run_featurize_frames
 from pitchpipe.data.phrases import run_phrases
 from pitchpipe.data.prepare import run_prepare
 from pitchpipe.data.probes import run_probes
@@ -37,6 +38,7 @@ def every_data_stage(params: dict, out: Path) -> None:
     run_probes(probes_config(params), out / "probes", workers=2)
     run_phrases(phrases_config(params), out / "phrases", workers=2)
     run_phrases(phrases_config(params, section="melody_probes"), out / "melody_probes", workers=2, label="melody_probes")
+    run_featurize_frames(frames_config(params), params["seed"], out / "phrases", out / "frames", workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_every_data_stage_on_a_local_cluster_writes_the_pools_bytes(pool_outputs
     params, pool = pool_outputs
     monkeypatch.setenv(SCHEDULER_ENV, "local:2")
     every_data_stage(params, tmp_path)
-    for folder in ("rendered", "clips", "synth", "features", "probes", "phrases", "melody_probes"):
+    for folder in ("rendered", "clips", "synth", "features", "probes", "phrases", "melody_probes", "frames"):
         assert digest(tmp_path / folder) == digest(pool / folder), folder
     log = capsys.readouterr().err
     assert "render: 30 notes in" in log  # the summary counts what the cluster finished, as the pool's does
