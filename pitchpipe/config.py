@@ -1,68 +1,261 @@
-"""Typed, validated views of params.yaml: every bad value is reported by its key before work starts."""
+"""params.yaml as one declarative pydantic model, and the typed configs each stage reads from it.
+
+Every section is a frozen model that refuses unknown keys, with its ranges declared once (`Field`) and its choices
+as `Literal`s; the rules that tie keys together, within a section or across sections, are one function
+(`cross_rules`). Pydantic's errors become one line naming the key: `params.yaml: render.midi_low: 200 is out of
+range [0, 127]`, `params.yaml: featurize.max_Hz: unknown key (did you mean 'max_hz'?)`."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from pitchpipe.errors import ParamsError
 
 SEGMENTS = ("attack", "sustain", "decay")
-TOP = "<top>"  # the section name of params.yaml's top level
+REPRESENTATIONS = ("stft", "harmonic", "raw")
+ARCHITECTURES = ("harmonic", "compact", "original", "frontend")
+FRONTENDS = ("fixed", "dft_init", "random")  # the frontend architecture's first layer: a fixed DFT, trained from one, or from noise
+PAIRED = {"harmonic": "harmonic", "frontend": "raw"}  # architectures that need one representation, and only them
 
 
-class _Section:
-    """Reads keys of one params.yaml section, raising ParamsError('file: section.key: why')."""
+def Range(kind, low=None, high=None):  # noqa: N802 (a type, read as one)
+    return Annotated[kind, Field(ge=low, le=high)]
 
-    def __init__(self, source: str, name: str, values: Any):
-        self.source, self.name = source, name
-        if not isinstance(values, dict):
-            raise ParamsError(f"{source}: {name}: expected a mapping of keys, got {type(values).__name__}")
-        self.values, self.read = values, set()
 
-    def fail(self, key: str, why: str) -> ParamsError:
-        where = key if self.name == TOP else f"{self.name}.{key}"
-        return ParamsError(f"{self.source}: {where}: {why}")
+Fraction = Range(float, 0.0, 1.0)
+Midi = Range(int, 0, 127)
+SampleRate = Range(int, 4000, 96000)
+Rate = Range(float, 1e-7, 1.0)
+Harmonics = list[Range(float, 0.1, 32)]
 
-    def peek(self, key: str, default: Any = None) -> Any:
-        """The raw value (or `default`), for keys whose type depends on the value."""
-        self.read.add(key)
-        return self.values.get(key, default)
 
-    def finish(self) -> None:
-        """Refuse keys that nothing read: a misspelt key would otherwise be ignored while its default runs."""
-        for key in sorted(set(self.values) - self.read, key=str):
-            raise self.fail(str(key), "unknown key" + _did_you_mean(str(key), self.read))
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    def get(self, key: str, kind, default: Any = ..., low=None, high=None):
-        self.read.add(key)
-        if key not in self.values:
-            if default is ...:
-                raise self.fail(key, "missing")
-            return default
-        value = self.values[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise self.fail(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(key, f"must be finite, got {value!r}")
-        if low is not None and value < low or high is not None and value > high:
-            raise self.fail(key, f"{value!r} is out of range [{low}, {high}]")
-        return value
 
-    def int_list(self, key: str, low: int, high: int, default: Any = ...) -> tuple[int, ...]:
-        values = self.get(key, list, default)
-        for index, value in enumerate(values):
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise self.fail(f"{key}[{index}]", f"{value!r} is not an integer in [{low}, {high}]")
-        return tuple(values)
+class Augment(Section):
+    """Each kind of augmentation with its own probability."""
+
+    reverb_prob: Fraction
+    tilt_prob: Fraction
+    tilt_db_per_octave: Range(float, 0.0, 24.0)
+    noise_prob: Fraction
+    snr_db_min: Range(float, -20.0, 100.0)
+    snr_db_max: Range(float, -20.0, 100.0)
+
+
+class Render(Section):
+    soundfonts: list[str]
+    programs: Union[Literal["all"], list[Midi]] = "all"
+    programs_per_octave: Range(int, 0, 128)
+    excluded_programs: list[Midi] = []
+    midi_low: Midi
+    midi_high: Midi
+    detunes_per_note: Range(int, 1, 100)
+    detune_cents: Range(float, 0.0, 100.0)
+    bend_range_semitones: Range(int, 1, 24)
+    velocities: list[Range(int, 1, 127)]
+    note_seconds: Range(float, 0.05, 30.0)
+    release_seconds: Range(float, 0.0, 30.0)
+    sample_rate: Range(int, 8000, 192000)
+    notes_per_shard: Range(int, 1)
+
+
+class Prepare(Section):
+    sample_rate: SampleRate
+    clip_samples: Range(int, 64)
+    segments: list[Literal[SEGMENTS]]
+    silence_db: Range(float, None, 0.0)
+    gain_min: Fraction
+    gain_max: Fraction
+    missing_fundamental_prob: Fraction
+    split: dict[str, float]
+    augment: Augment
+
+
+class Synthesize(Section):
+    clips: Range(int, 0)
+    unvoiced_fraction: Fraction
+    val_fraction: Range(float, 0.0, 0.5)
+    clips_per_shard: Range(int, 1)
+    augment: Augment
+
+
+class Harmonic(Section):
+    midi_low: Range(float, 0.0, 127.0)
+    midi_high: Range(float, 0.0, 140.0)
+    bins_per_semitone: Range(int, 1, 20)
+    harmonics: Harmonics
+    floor_db: Range(float, -200.0, -10.0)
+
+
+class Featurize(Section):
+    representation: Literal[REPRESENTATIONS]
+    harmonic: Harmonic
+    window: str
+    nperseg: Range(int, 8)
+    noverlap: Range(int, 0)
+    nfft: Range(int, 8)
+    scale: Literal["magnitude", "log", "psd"]
+    max_hz: float | None
+    dtype: Literal["float16", "float32"]
+
+
+class Train(Section):
+    architecture: Literal[ARCHITECTURES]
+    frontend: Literal[FRONTENDS] = "fixed"
+    head: Literal["hz", "cents", "bins"]
+    epochs: Range(int, 1)
+    batch_size: Range(int, 1)
+    learning_rate: Rate
+    dropout: Range(float, 0.0, 0.95)
+    bin_cents: Range(float, 1.0, 100.0)
+    blur_cents: Range(float, 1.0, 200.0)
+    ema_momentum: Range(float, 0.0, 0.9999) = 0.0
+
+
+class Probes(Section):
+    seed: Range(int, 0)
+    midi_low: Midi
+    midi_high: Midi
+    detunes_per_semitone: Range(int, 1, 100)
+    noises: list[Literal["white", "pink"]]
+    snr_db: list[Range(int, -20, 80)]
+    reverb: bool
+    unvoiced_per_kind: Range(int, 0)
+
+
+class Loso(Section):
+    held_out: list[str]
+    epochs: Range(int, 1)
+
+
+class LearnStft(Section):
+    variant: Literal["stft", "dft"]
+    sample_rate: Range(int, 1000)
+    slice_samples: Range(int, 16, 65536)
+    nperseg: Range(int, 4)
+    noverlap: Range(int, 0)
+    nfft: Range(int, 4)
+    dft_points: Range(int, 2, 4096)
+    examples: Range(int, 1)
+    test_examples: Range(int, 1)
+    epochs: Range(int, 1)
+    batch_size: Range(int, 1)
+    learning_rate: Rate
+
+
+class Phrases(Section):
+    seconds: Range(float, 0.5, 60.0)
+    rendered: Range(int, 0)
+    synthetic: Range(int, 0)
+    phrases_per_shard: Range(int, 1)
+    midi_low: Midi
+    midi_high: Midi
+    note_seconds_min: Range(float, 0.02, 30.0)
+    note_seconds_max: Range(float, 0.02, 30.0)
+    rest_prob: Fraction
+    legato_prob: Fraction
+    vibrato_prob: Fraction
+    glide_prob: Fraction
+    voice_prob: Fraction
+    split: dict[str, float]
+    augment: Augment
+
+
+class Frames(Section):
+    hop: Range(int, 8, 4096)
+    window: Range(int, 64, 8192)
+    level_below_midi: list[float]
+    midi_low: Range(float, 0.0, 127.0)
+    midi_high: Range(float, 0.0, 140.0)
+    bins_per_semitone: Range(int, 1, 20)
+    harmonics: Harmonics
+    floor_db: Range(float, -200.0, -10.0)
+    reference_seconds: Range(float, 0.0, 10.0)
+    context: list[Range(int, -50, 50)]
+    train_frame_stride: Range(int, 1, 100)
+
+
+class Tracker(Section):
+    epochs: Range(int, 1)
+    batch_size: Range(int, 1)
+    learning_rate: Rate
+    dropout: Range(float, 0.0, 0.95)
+    blur_cents: Range(float, 1.0, 200.0)
+    ema_momentum: Range(float, 0.0, 0.9999) = 0.0
+    filters: Range(int, 1, 256)
+
+
+class MelodyProbes(Section):
+    seed: Range(int, 0)
+    phrases: Range(int, 1)
+    seconds: Range(float, 0.5, 60.0)
+    augment: Augment
+
+
+class EvaluateTracker(Section):
+    baseline_phrases: Range(int, 0)  # phrases of each set that YIN and pYIN also track (pYIN runs about 2x real time)
+
+
+class Params(Section):
+    seed: Range(int, 0)
+    render: Render
+    prepare: Prepare
+    synthesize: Synthesize
+    featurize: Featurize
+    train: Train
+    probes: Probes
+    loso: Loso
+    learn_stft: LearnStft
+    phrases: Phrases
+    frames: Frames
+    tracker: Tracker
+    melody_probes: MelodyProbes
+    evaluate_tracker: EvaluateTracker
+
+
+# ---- pydantic's errors in our words ----------------------------------------------------------------------------
+
+def _where(loc: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+def _annotation_at(loc: tuple):
+    """The annotation (Annotated included) that `loc` points at, walking the models and list elements."""
+    annotation: Any = Params
+    for part in loc:
+        while get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = annotation.model_fields[part].rebuild_annotation() if part in annotation.model_fields else None
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        elif get_origin(annotation) is Union:
+            annotation = next((a for a in get_args(annotation) if get_origin(a) is list), None)
+            annotation = get_args(annotation)[0] if annotation is not None else None
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _bounds(annotation) -> tuple[type, Any, Any]:
+    kind, low, high = annotation, None, None
+    if get_origin(annotation) is Annotated:
+        kind, *metadata = get_args(annotation)
+        for item in metadata:
+            for constraint in getattr(item, "metadata", [item]):
+                low = getattr(constraint, "ge", low)
+                high = getattr(constraint, "le", high)
+    return kind, low, high
 
 
 def _did_you_mean(key: str, known) -> str:
@@ -70,26 +263,233 @@ def _did_you_mean(key: str, known) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
 
 
-def _harmonics(section: _Section) -> tuple[float, ...]:
-    harmonics = section.get("harmonics", list)
-    for index, value in enumerate(harmonics):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 32:
-            raise section.fail(f"harmonics[{index}]", f"{value!r} is not a number in [0.1, 32]")
-    if 1 not in harmonics:
-        raise section.fail("harmonics", "must include 1 (the pitch itself)")
-    return tuple(float(h) for h in harmonics)
+def _explain(error: dict) -> str:
+    loc, kind, value = error["loc"], error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        parent = _annotation_at(loc[:-1])
+        return "unknown key" + _did_you_mean(str(loc[-1]), parent.model_fields if parent else [])
+    if kind == "missing":
+        return "missing"
+    annotation = _annotation_at(loc)
+    if kind in ("greater_than_equal", "less_than_equal"):
+        base, low, high = _bounds(annotation)
+        if isinstance(loc[-1], int):
+            return f"{value!r} is not {'an integer' if base is int else 'a number'} in [{low:g}, {high:g}]"
+        return f"{float(value) if base is float else value!r} is out of range [{low}, {high}]"
+    if kind == "literal_error":
+        return f"{value!r} is not one of {', '.join(map(str, get_args(annotation)))}"
+    if kind == "finite_number":
+        return f"must be finite, got {value!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type") and not (get_origin(annotation) is dict):
+        return f"expected a mapping of keys, got {type(value).__name__}"
+    if kind.endswith("_type"):
+        return f"expected {kind.removesuffix('_type').replace('dict', 'mapping')}, got {value!r}"
+    return error["msg"]
 
 
-def _split(section: _Section) -> dict[str, float]:
-    split = section.get("split", dict)
+def _fail(source: str, where: str, why: str) -> ParamsError:
+    return ParamsError(f"{source}: {where}: {why}")
+
+
+def _checked(model, value, loc: tuple, source: str):
+    """`value` validated as `model` (a section, or the whole file at loc ()); a problem as a ParamsError."""
+    try:
+        return model.model_validate(value) if isinstance(model, type) and issubclass(model, BaseModel) else \
+            TypeAdapter(model).validate_python(value, strict=True)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+        # a value that is neither "all" nor a valid list: report the list's problem, not that it is not "all"
+        errors = [e for e in errors if not any(str(part).startswith("literal[") for part in e["loc"])] or errors
+        first = errors[0]
+        where = loc + tuple(part for part in first["loc"] if not str(part).startswith(("list[", "literal[")))
+        raise _fail(source, _where(where) or "<top>", _explain({**first, "loc": where})) from None
+
+
+def validate(params: dict, source: str = "params.yaml", sections: tuple[str, ...] | None = None,
+             rules: tuple[str, ...] | None = None):
+    """The file checked field by field and then by `cross_rules`; the first problem as a ParamsError. With
+    `sections`, only those (and `seed`) are read and only the `rules` of the sections named there run: what one
+    stage reads. Without, the whole file and every rule: `check_params`."""
+    if sections is None:
+        model = _checked(Params, params, (), source)
+        cross_rules(model, source, tuple(Params.model_fields))
+        return model
+    if not isinstance(params, dict):
+        raise _fail(source, "<top>", f"expected a mapping of keys, got {type(params).__name__}")
+    missing = next((name for name in ("seed", *sections) if name not in params), None)
+    if missing:
+        raise _fail(source, missing, "missing")
+    values = {name: _checked(Params.model_fields[name].rebuild_annotation(), params[name], (name,), source)
+              for name in ("seed", *sections)}
+    view = SimpleNamespace(**values)
+    cross_rules(view, source, rules if rules is not None else sections)
+    return view
+
+
+def _split_rule(split: dict[str, float], where: str, source: str) -> None:
     if set(split) != {"train", "val", "test"}:
-        raise section.fail("split", f"needs exactly the keys train, val, test; got {sorted(split)}")
+        raise _fail(source, where, f"needs exactly the keys train, val, test; got {sorted(split)}")
     for name, fraction in split.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            raise section.fail(f"split.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
+        if not 0 < fraction < 1:
+            raise _fail(source, f"{where}.{name}", f"{fraction!r} must be a fraction strictly between 0 and 1")
     if abs(sum(split.values()) - 1.0) > 1e-6:
-        raise section.fail("split", f"fractions sum to {sum(split.values())}, not 1")
-    return {name: float(split[name]) for name in ("train", "val", "test")}
+        raise _fail(source, where, f"fractions sum to {sum(split.values())}, not 1")
+
+
+def _harmonics_rule(harmonics: list[float], where: str, source: str) -> None:
+    if 1 not in harmonics:
+        raise _fail(source, where, "must include 1 (the pitch itself)")
+
+
+def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
+    """What one key cannot say alone, for the sections named in `rules`: orderings, sums, pairings, files that must
+    exist. `p` has those sections and any others their rules read."""
+    def fail(where: str, why: str) -> ParamsError:
+        return _fail(source, where, why)
+
+    if "render" in rules:
+        r = p.render
+        if not r.soundfonts:
+            raise fail("render.soundfonts", "needs at least one soundfont")
+        for index, font in enumerate(r.soundfonts):
+            if not Path(font).is_file():
+                raise fail(f"render.soundfonts[{index}]", f"{font!r} is not an existing file")
+        overlap = sorted(set(r.programs) & set(r.excluded_programs)) if r.programs != "all" else []
+        if overlap:
+            raise fail("render.programs", f"{overlap} are listed in render.excluded_programs (their pitch does not match their label)")
+        if r.midi_low > r.midi_high:
+            raise fail("render.midi_low", f"{r.midi_low} is above render.midi_high {r.midi_high}")
+        if not r.velocities:
+            raise fail("render.velocities", "needs at least one velocity")
+        if r.detune_cents > 100.0 * r.bend_range_semitones:
+            raise fail("render.detune_cents", f"{float(r.detune_cents)} exceeds the pitch-bend range of {r.bend_range_semitones} semitones")
+        if len(program_pool(r)) < max(1, r.programs_per_octave):
+            raise fail("render.programs_per_octave", f"{r.programs_per_octave} wanted but only {len(program_pool(r))} programs remain after exclusions")
+    for name in ("prepare", "synthesize", "phrases", "melody_probes"):
+        augment = getattr(p, name).augment if name in rules else None
+        if augment is not None and augment.snr_db_min > augment.snr_db_max:
+            raise fail(f"{name}.augment.snr_db_min", f"{float(augment.snr_db_min)} is above {name}.augment.snr_db_max {float(augment.snr_db_max)}")
+    if "prepare" in rules:
+        q = p.prepare
+        if not q.segments or len(set(q.segments)) != len(q.segments):
+            raise fail("prepare.segments", "needs one or more distinct segments")
+        _split_rule(q.split, "prepare.split", source)
+        if q.gain_min > q.gain_max:
+            raise fail("prepare.gain_min", f"{float(q.gain_min)} is above prepare.gain_max {float(q.gain_max)}")
+        clip_seconds = q.clip_samples / q.sample_rate
+        if "sustain" in q.segments and p.render.note_seconds < 2 * clip_seconds:
+            raise fail("render.note_seconds", f"{float(p.render.note_seconds)} s is too short for separate attack and "
+                                              f"sustain clips of {clip_seconds:.3f} s (needs at least {2 * clip_seconds:.3f})")
+    if "featurize" in rules:
+        f, h = p.featurize, p.featurize.harmonic
+        _harmonics_rule(h.harmonics, "featurize.harmonic.harmonics", source)
+        if h.midi_low >= h.midi_high:
+            raise fail("featurize.harmonic.midi_low", f"{float(h.midi_low)} must be below featurize.harmonic.midi_high {float(h.midi_high)}")
+        if f.noverlap >= f.nperseg:
+            raise fail("featurize.noverlap", f"{f.noverlap} must be smaller than featurize.nperseg {f.nperseg}")
+        if f.nfft < f.nperseg:
+            raise fail("featurize.nfft", f"{f.nfft} must be at least featurize.nperseg {f.nperseg}")
+        if f.max_hz is not None and not 0 < f.max_hz <= p.prepare.sample_rate / 2:
+            raise fail("featurize.max_hz", f"{float(f.max_hz)} must be in (0, {p.prepare.sample_rate / 2}]")
+        try:
+            from scipy.signal import get_window
+            get_window(f.window, f.nperseg)
+        except ValueError as error:
+            raise fail("featurize.window", f"{f.window!r}: {error}") from None
+        if f.dtype == "float16" and f.representation == "stft" and f.scale != "log":
+            raise fail("featurize.dtype", f"float16 cannot hold {f.scale} values (they underflow to zero; psd loses most "
+                                          f"bins): use featurize.scale log or featurize.dtype float32")
+    if "train" in rules:
+        t, representation = p.train, p.featurize.representation
+        if PAIRED.get(t.architecture, representation) != representation or (
+                representation in PAIRED.values() and PAIRED.get(t.architecture) != representation):
+            raise fail("train.architecture", f"{t.architecture!r} does not go with featurize.representation "
+                                             f"{representation!r} (harmonic goes with harmonic, frontend with raw)")
+        if t.architecture == "harmonic" and t.head != "bins":
+            raise fail("train.head", f"{t.head!r}: the harmonic architecture has one output per bin (head: bins)")
+    if "probes" in rules and p.probes.midi_low > p.probes.midi_high:
+        raise fail("probes.midi_low", f"{p.probes.midi_low} is above probes.midi_high {p.probes.midi_high}")
+    for name in ("probes", "melody_probes"):
+        if name in rules and getattr(p, name).seed == p.seed:
+            raise fail(f"{name}.seed", "must differ from the training seed: probes are seeded apart from training data")
+    if "loso" in rules:
+        held, fonts = p.loso.held_out, [Path(font).stem for font in p.render.soundfonts]
+        if not held or len(set(held)) != len(held):
+            raise fail("loso.held_out", f"needs one or more soundfonts, each once (have {held})")
+        for font in held:
+            if font not in fonts:
+                raise fail("loso.held_out", f"{font!r} is not one of the render.soundfonts {fonts}")
+        if len(fonts) < 2:
+            raise fail("loso.held_out", "leaving a soundfont out needs at least two in render.soundfonts")
+    if "learn_stft" in rules:
+        s = p.learn_stft
+        if s.noverlap >= s.nperseg:
+            raise fail("learn_stft.noverlap", f"{s.noverlap} must be smaller than learn_stft.nperseg {s.nperseg}")
+        if s.nfft < s.nperseg:
+            raise fail("learn_stft.nfft", f"{s.nfft} must be at least learn_stft.nperseg {s.nperseg}")
+        if s.nperseg > s.slice_samples:
+            raise fail("learn_stft.nperseg", f"{s.nperseg} is longer than learn_stft.slice_samples {s.slice_samples}")
+    if "frames" in rules:
+        m = p.frames
+        _harmonics_rule(m.harmonics, "frames.harmonics", source)
+        if m.level_below_midi != sorted(m.level_below_midi, reverse=True):
+            raise fail("frames.level_below_midi", f"{m.level_below_midi} must go down: each level below the last")
+        if 0 not in m.context:
+            raise fail("frames.context", f"{m.context} must be whole frame offsets within ±50, including 0")
+        if m.midi_low >= m.midi_high:
+            raise fail("frames.midi_low", f"{float(m.midi_low)} must be below frames.midi_high {float(m.midi_high)}")
+        if m.hop % 2 ** len(m.level_below_midi):
+            raise fail("frames.hop", f"{m.hop} must be a multiple of {2 ** len(m.level_below_midi)} (one hop at every level of the pyramid)")
+    if "phrases" in rules:
+        ph = p.phrases
+        _split_rule(ph.split, "phrases.split", source)
+        if ph.midi_low > ph.midi_high:
+            raise fail("phrases.midi_low", f"{ph.midi_low} is above phrases.midi_high {ph.midi_high}")
+        if ph.note_seconds_min > ph.note_seconds_max:
+            raise fail("phrases.note_seconds_min", f"{float(ph.note_seconds_min)} is above phrases.note_seconds_max {float(ph.note_seconds_max)}")
+        if ph.rendered and hasattr(p, "render") and not program_pool(p.render):
+            raise fail("phrases.rendered", "render.programs less render.excluded_programs leaves no program to render")
+        if ph.rendered + ph.synthetic == 0:
+            raise fail("phrases.synthetic", "phrases.rendered and phrases.synthetic are both 0: no melodies to train on")
+
+
+def program_pool(render: Render) -> tuple[int, ...]:
+    programs = range(128) if render.programs == "all" else render.programs
+    return tuple(p for p in programs if p not in render.excluded_programs)
+
+
+def read_params(path: str | Path = "params.yaml") -> dict:
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    return params
+
+
+def check_params(params: dict, source: str = "params.yaml") -> None:
+    """Every section checked and nothing else in the file: an unknown or misspelt key at any level is an error even
+    where no stage that reads its section would rerun."""
+    validate(params, source)
+
+
+# ---- what each stage reads ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation, each kind with its own probability: of the soundfont clips' train split (prepare.augment)
+    and of every synthetic clip (synthesize.augment)."""
+
+    reverb_prob: float = 0.0
+    tilt_prob: float = 0.0
+    tilt_db_per_octave: float = 0.0
+    noise_prob: float = 0.0
+    snr_db_min: float = 40.0
+    snr_db_max: float = 40.0
 
 
 @dataclass(frozen=True)
@@ -116,19 +516,6 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
-    """Augmentation, each kind with its own probability: of the soundfont clips' train split (prepare.augment)
-    and of every synthetic clip (synthesize.augment)."""
-
-    reverb_prob: float = 0.0
-    tilt_prob: float = 0.0
-    tilt_db_per_octave: float = 0.0
-    noise_prob: float = 0.0
-    snr_db_min: float = 40.0
-    snr_db_max: float = 40.0
-
-
-@dataclass(frozen=True)
 class PrepareConfig:
     seed: int
     note_seconds: float
@@ -141,9 +528,6 @@ class PrepareConfig:
     missing_fundamental_prob: float
     split: dict[str, float] = field(default_factory=dict)
     augment: AugmentConfig = AugmentConfig()
-
-
-REPRESENTATIONS = ("stft", "harmonic", "raw")
 
 
 @dataclass(frozen=True)
@@ -167,150 +551,6 @@ class FeaturizeConfig:
     floor_db: float = -80.0
 
 
-def read_params(path: str | Path = "params.yaml") -> dict:
-    path = Path(path)
-    try:
-        params = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(params, dict):
-        raise ParamsError(f"{path}: expected a mapping at the top level")
-    return params
-
-
-def _seed(params: dict, source: str) -> int:
-    return _Section(source, TOP, params).get("seed", int, low=0)
-
-
-def _instruments(s: _Section) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
-    """(soundfonts, programs, excluded programs) of the render section: what the phrases stage reads too."""
-    soundfonts = s.get("soundfonts", list)
-    if not soundfonts:
-        raise s.fail("soundfonts", "needs at least one soundfont")
-    for index, font in enumerate(soundfonts):
-        if not isinstance(font, str) or not Path(font).is_file():
-            raise s.fail(f"soundfonts[{index}]", f"{font!r} is not an existing file")
-    programs_value = s.peek("programs", "all")
-    programs = tuple(range(128)) if programs_value == "all" else s.int_list("programs", 0, 127)
-    excluded = s.int_list("excluded_programs", 0, 127, default=[])
-    explicit_excluded = sorted(set(programs) & set(excluded)) if programs_value != "all" else []
-    if explicit_excluded:
-        raise s.fail("programs", f"{explicit_excluded} are listed in render.excluded_programs (their pitch does not match their label)")
-    return tuple(soundfonts), programs, excluded
-
-
-def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
-    s = _Section(source, "render", params.get("render"))
-    soundfonts, programs, excluded = _instruments(s)
-    config = RenderConfig(
-        seed=_seed(params, source), soundfonts=soundfonts, programs=programs,
-        programs_per_octave=s.get("programs_per_octave", int, low=0, high=128),
-        excluded_programs=excluded,
-        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
-        detunes_per_note=s.get("detunes_per_note", int, low=1, high=100),
-        detune_cents=s.get("detune_cents", float, low=0.0, high=100.0),
-        bend_range_semitones=s.get("bend_range_semitones", int, low=1, high=24),
-        velocities=s.int_list("velocities", 1, 127),
-        note_seconds=s.get("note_seconds", float, low=0.05, high=30.0),
-        release_seconds=s.get("release_seconds", float, low=0.0, high=30.0),
-        sample_rate=s.get("sample_rate", int, low=8000, high=192000),
-        notes_per_shard=s.get("notes_per_shard", int, low=1))
-    if config.midi_low > config.midi_high:
-        raise s.fail("midi_low", f"{config.midi_low} is above render.midi_high {config.midi_high}")
-    if not config.velocities:
-        raise s.fail("velocities", "needs at least one velocity")
-    if config.detune_cents > 100.0 * config.bend_range_semitones:
-        raise s.fail("detune_cents", f"{config.detune_cents} exceeds the pitch-bend range of {config.bend_range_semitones} semitones")
-    if len(config.program_pool) < max(1, config.programs_per_octave):
-        raise s.fail("programs_per_octave", f"{config.programs_per_octave} wanted but only {len(config.program_pool)} programs remain after exclusions")
-    s.finish()
-    return config
-
-
-def augment_config(parent: _Section) -> AugmentConfig:
-    a = _Section(parent.source, f"{parent.name}.augment", parent.get("augment", dict))
-    config = AugmentConfig(
-        reverb_prob=a.get("reverb_prob", float, low=0.0, high=1.0), tilt_prob=a.get("tilt_prob", float, low=0.0, high=1.0),
-        tilt_db_per_octave=a.get("tilt_db_per_octave", float, low=0.0, high=24.0),
-        noise_prob=a.get("noise_prob", float, low=0.0, high=1.0),
-        snr_db_min=a.get("snr_db_min", float, low=-20.0, high=100.0), snr_db_max=a.get("snr_db_max", float, low=-20.0, high=100.0))
-    if config.snr_db_min > config.snr_db_max:
-        raise a.fail("snr_db_min", f"{config.snr_db_min} is above {a.name}.snr_db_max {config.snr_db_max}")
-    a.finish()
-    return config
-
-
-def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
-    s = _Section(source, "prepare", params.get("prepare"))
-    segments = s.get("segments", list)
-    for index, name in enumerate(segments):
-        if name not in SEGMENTS:
-            raise s.fail(f"segments[{index}]", f"{name!r} is not one of {SEGMENTS}")
-    if not segments or len(set(segments)) != len(segments):
-        raise s.fail("segments", "needs one or more distinct segments")
-    split = _split(s)
-    render = _Section(source, "render", params.get("render"))
-    config = PrepareConfig(
-        seed=_seed(params, source), note_seconds=render.get("note_seconds", float, low=0.05),
-        sample_rate=s.get("sample_rate", int, low=4000, high=96000),
-        clip_samples=s.get("clip_samples", int, low=64), segments=tuple(segments),
-        silence_db=s.get("silence_db", float, high=0.0),
-        gain_min=s.get("gain_min", float, low=0.0, high=1.0), gain_max=s.get("gain_max", float, low=0.0, high=1.0),
-        missing_fundamental_prob=s.get("missing_fundamental_prob", float, low=0.0, high=1.0),
-        split=split, augment=augment_config(s))
-    if config.gain_min > config.gain_max:
-        raise s.fail("gain_min", f"{config.gain_min} is above prepare.gain_max {config.gain_max}")
-    clip_seconds = config.clip_samples / config.sample_rate
-    if "sustain" in segments and config.note_seconds < 2 * clip_seconds:
-        raise ParamsError(f"{source}: render.note_seconds: {config.note_seconds} s is too short for separate attack and "
-                          f"sustain clips of {clip_seconds:.3f} s (needs at least {2 * clip_seconds:.3f})")
-    s.finish()
-    return config
-
-
-def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConfig:
-    s = _Section(source, "featurize", params.get("featurize"))
-    prepare = _Section(source, "prepare", params.get("prepare"))
-    harmonic = _Section(source, "featurize.harmonic", s.get("harmonic", dict))
-    config = FeaturizeConfig(
-        sample_rate=prepare.get("sample_rate", int, low=4000), window=s.get("window", str),
-        nperseg=s.get("nperseg", int, low=8), noverlap=s.get("noverlap", int, low=0),
-        nfft=s.get("nfft", int, low=8), scale=s.get("scale", str),
-        max_hz=None if s.peek("max_hz") is None else s.get("max_hz", float), dtype=s.get("dtype", str),
-        representation=s.get("representation", str),
-        midi_low=harmonic.get("midi_low", float, low=0.0, high=127.0),
-        midi_high=harmonic.get("midi_high", float, low=0.0, high=140.0),
-        bins_per_semitone=harmonic.get("bins_per_semitone", int, low=1, high=20),
-        harmonics=_harmonics(harmonic), floor_db=harmonic.get("floor_db", float, low=-200.0, high=-10.0))
-    if config.representation not in REPRESENTATIONS:
-        raise s.fail("representation", f"{config.representation!r} is not one of {', '.join(REPRESENTATIONS)}")
-    if config.midi_low >= config.midi_high:
-        raise harmonic.fail("midi_low", f"{config.midi_low} must be below featurize.harmonic.midi_high {config.midi_high}")
-    if config.noverlap >= config.nperseg:
-        raise s.fail("noverlap", f"{config.noverlap} must be smaller than featurize.nperseg {config.nperseg}")
-    if config.nfft < config.nperseg:
-        raise s.fail("nfft", f"{config.nfft} must be at least featurize.nperseg {config.nperseg}")
-    if config.scale not in ("magnitude", "log", "psd"):
-        raise s.fail("scale", f"{config.scale!r} is not one of magnitude, log, psd")
-    if config.dtype not in ("float16", "float32"):
-        raise s.fail("dtype", f"{config.dtype!r} is not float16 or float32")
-    if config.max_hz is not None and not 0 < config.max_hz <= config.sample_rate / 2:
-        raise s.fail("max_hz", f"{config.max_hz} must be in (0, {config.sample_rate / 2}]")
-    try:
-        from scipy.signal import get_window
-        get_window(config.window, config.nperseg)
-    except ValueError as error:
-        raise s.fail("window", f"{config.window!r}: {error}") from None
-    if config.dtype == "float16" and config.representation == "stft" and config.scale != "log":
-        raise s.fail("dtype", f"float16 cannot hold {config.scale} values (they underflow to zero; psd loses most "
-                              f"bins): use featurize.scale log or featurize.dtype float32")
-    s.finish()
-    harmonic.finish()
-    return config
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int
@@ -329,45 +569,6 @@ class TrainConfig:
     filters: int = 32  # the tracker's convolution width
 
 
-ARCHITECTURES = ("harmonic", "compact", "original", "frontend")
-FRONTENDS = ("fixed", "dft_init", "random")  # the frontend architecture's first layer: a fixed DFT, trained from one, or from noise
-PAIRED = {"harmonic": "harmonic", "frontend": "raw"}  # architectures that need one representation, and only them
-
-
-def _representation(params: dict, source: str) -> str:
-    return _Section(source, "featurize", params.get("featurize")).get("representation", str)
-
-
-def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
-    s = _Section(source, "train", params.get("train"))
-    render = _Section(source, "render", params.get("render"))
-    margin = render.get("detune_cents", float, low=0.0) / 100.0 + 0.5
-    config = TrainConfig(
-        seed=_seed(params, source), architecture=s.get("architecture", str), head=s.get("head", str),
-        epochs=s.get("epochs", int, low=1), batch_size=s.get("batch_size", int, low=1),
-        learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0), dropout=s.get("dropout", float, low=0.0, high=0.95),
-        bin_cents=s.get("bin_cents", float, low=1.0, high=100.0), blur_cents=s.get("blur_cents", float, low=1.0, high=200.0),
-        pitch_low_midi=render.get("midi_low", int, low=0, high=127) - margin,
-        pitch_high_midi=render.get("midi_high", int, low=0, high=127) + margin,
-        frontend=s.get("frontend", str, default="fixed"),
-        ema_momentum=s.get("ema_momentum", float, default=0.0, low=0.0, high=0.9999))
-    if config.frontend not in FRONTENDS:
-        raise s.fail("frontend", f"{config.frontend!r} is not one of {', '.join(FRONTENDS)}")
-    if config.head not in ("hz", "cents", "bins"):
-        raise s.fail("head", f"{config.head!r} is not one of hz, cents, bins")
-    if config.architecture not in ARCHITECTURES:
-        raise s.fail("architecture", f"{config.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
-    representation = _representation(params, source)
-    if PAIRED.get(config.architecture, representation) != representation or (
-            representation in PAIRED.values() and PAIRED.get(config.architecture) != representation):
-        raise s.fail("architecture", f"{config.architecture!r} does not go with featurize.representation "
-                                     f"{representation!r} (harmonic goes with harmonic, frontend with raw)")
-    if config.architecture == "harmonic" and config.head != "bins":
-        raise s.fail("head", f"{config.head!r}: the harmonic architecture has one output per bin (head: bins)")
-    s.finish()
-    return config
-
-
 @dataclass(frozen=True)
 class ProbesConfig:
     seed: int
@@ -382,53 +583,6 @@ class ProbesConfig:
     snr_db: tuple[int, ...]
     reverb: bool
     unvoiced_per_kind: int
-
-
-def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
-    s = _Section(source, "probes", params.get("probes"))
-    prepare = _Section(source, "prepare", params.get("prepare"))
-    noises = s.get("noises", list)
-    for index, kind in enumerate(noises):
-        if kind not in ("white", "pink"):
-            raise s.fail(f"noises[{index}]", f"{kind!r} is not white or pink")
-    config = ProbesConfig(
-        seed=s.get("seed", int, low=0), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
-        clip_samples=prepare.get("clip_samples", int, low=64),
-        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
-        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
-        detunes_per_semitone=s.get("detunes_per_semitone", int, low=1, high=100), noises=tuple(noises), snr_db=s.int_list("snr_db", -20, 80), reverb=s.get("reverb", bool),
-        unvoiced_per_kind=s.get("unvoiced_per_kind", int, low=0))
-    if config.midi_low > config.midi_high:
-        raise s.fail("midi_low", f"{config.midi_low} is above probes.midi_high {config.midi_high}")
-    if config.seed == _seed(params, source):
-        raise s.fail("seed", "must differ from the training seed: probes are seeded apart from training data")
-    s.finish()
-    return config
-
-
-def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> TrainConfig:
-    """The training config of a leave-one-soundfont-out run: `train` with `loso.epochs` epochs."""
-    s = _Section(source, "loso", params.get("loso"))
-    held = s.get("held_out", list)
-    if held_out not in held:
-        raise s.fail("held_out", f"{held_out!r} is not listed (have {held})")
-    fonts = [Path(f).stem for f in _Section(source, "render", params.get("render")).get("soundfonts", list)]
-    if held_out not in fonts:
-        raise s.fail("held_out", f"{held_out!r} is not one of the render.soundfonts {fonts}")
-    if len(fonts) < 2:
-        raise s.fail("held_out", "leaving a soundfont out needs at least two in render.soundfonts")
-    config = TrainConfig(**{**train_config(params, source).__dict__, "epochs": s.get("epochs", int, low=1)})
-    s.finish()
-    return config
-
-
-def loso_configs(params: dict, source: str = "params.yaml") -> dict[str, TrainConfig]:
-    """{soundfont: its leave-one-soundfont-out training config} for every entry of `loso.held_out`."""
-    s = _Section(source, "loso", params.get("loso"))
-    held = s.get("held_out", list)
-    if not held or len(set(map(str, held))) != len(held):
-        raise s.fail("held_out", f"needs one or more soundfonts, each once (have {held})")
-    return {font: loso_config(params, font, source) for font in held}
 
 
 @dataclass(frozen=True)
@@ -447,22 +601,6 @@ class SynthesizeConfig:
     clips_per_shard: int
 
 
-def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeConfig:
-    s = _Section(source, "synthesize", params.get("synthesize"))
-    prepare = _Section(source, "prepare", params.get("prepare"))
-    render = _Section(source, "render", params.get("render"))
-    config = SynthesizeConfig(
-        seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
-        clip_samples=prepare.get("clip_samples", int, low=64),
-        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0),
-        augment=augment_config(s),
-        midi_low=render.get("midi_low", int, low=0, high=127), midi_high=render.get("midi_high", int, low=0, high=127),
-        clips=s.get("clips", int, low=0), unvoiced_fraction=s.get("unvoiced_fraction", float, low=0.0, high=1.0),
-        val_fraction=s.get("val_fraction", float, low=0.0, high=0.5), clips_per_shard=s.get("clips_per_shard", int, low=1))
-    s.finish()
-    return config
-
-
 @dataclass(frozen=True)
 class LearnStftConfig:
     seed: int
@@ -478,27 +616,6 @@ class LearnStftConfig:
     epochs: int
     batch_size: int
     learning_rate: float
-
-
-def learn_stft_config(params: dict, source: str = "params.yaml") -> LearnStftConfig:
-    s = _Section(source, "learn_stft", params.get("learn_stft"))
-    config = LearnStftConfig(
-        seed=_seed(params, source), variant=s.get("variant", str), sample_rate=s.get("sample_rate", int, low=1000),
-        slice_samples=s.get("slice_samples", int, low=16, high=65536), nperseg=s.get("nperseg", int, low=4),
-        noverlap=s.get("noverlap", int, low=0), nfft=s.get("nfft", int, low=4),
-        dft_points=s.get("dft_points", int, low=2, high=4096), examples=s.get("examples", int, low=1),
-        test_examples=s.get("test_examples", int, low=1), epochs=s.get("epochs", int, low=1),
-        batch_size=s.get("batch_size", int, low=1), learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0))
-    if config.variant not in ("stft", "dft"):
-        raise s.fail("variant", f"{config.variant!r} is not one of stft, dft")
-    if config.noverlap >= config.nperseg:
-        raise s.fail("noverlap", f"{config.noverlap} must be smaller than learn_stft.nperseg {config.nperseg}")
-    if config.nfft < config.nperseg:
-        raise s.fail("nfft", f"{config.nfft} must be at least learn_stft.nperseg {config.nperseg}")
-    if config.nperseg > config.slice_samples:
-        raise s.fail("nperseg", f"{config.nperseg} is longer than learn_stft.slice_samples {config.slice_samples}")
-    s.finish()
-    return config
 
 
 @dataclass(frozen=True)
@@ -554,119 +671,130 @@ class FramesConfig:
     representation: str = "frames"
 
 
+@dataclass(frozen=True)
+class EvaluateTrackerConfig:
+    baseline_phrases: int
+
+
+def _augment(section: Augment) -> AugmentConfig:
+    return AugmentConfig(**section.model_dump())
+
+
+def _split(split: dict[str, float]) -> dict[str, float]:
+    return {name: float(split[name]) for name in ("train", "val", "test")}
+
+
+def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
+    p = validate(params, source, ("render",))
+    r = p.render
+    return RenderConfig(
+        seed=p.seed, soundfonts=tuple(r.soundfonts), programs=tuple(range(128)) if r.programs == "all" else tuple(r.programs),
+        programs_per_octave=r.programs_per_octave, excluded_programs=tuple(r.excluded_programs), midi_low=r.midi_low,
+        midi_high=r.midi_high, detunes_per_note=r.detunes_per_note, detune_cents=r.detune_cents,
+        bend_range_semitones=r.bend_range_semitones, velocities=tuple(r.velocities), note_seconds=r.note_seconds,
+        release_seconds=r.release_seconds, sample_rate=r.sample_rate, notes_per_shard=r.notes_per_shard)
+
+
+def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
+    p = validate(params, source, ("render", "prepare"), ("prepare",))
+    q = p.prepare
+    return PrepareConfig(
+        seed=p.seed, note_seconds=p.render.note_seconds, sample_rate=q.sample_rate, clip_samples=q.clip_samples,
+        segments=tuple(q.segments), silence_db=q.silence_db, gain_min=q.gain_min, gain_max=q.gain_max,
+        missing_fundamental_prob=q.missing_fundamental_prob, split=_split(q.split), augment=_augment(q.augment))
+
+
+def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConfig:
+    p = validate(params, source, ("prepare", "featurize"), ("featurize",))
+    f, h = p.featurize, p.featurize.harmonic
+    return FeaturizeConfig(
+        sample_rate=p.prepare.sample_rate, window=f.window, nperseg=f.nperseg, noverlap=f.noverlap, nfft=f.nfft,
+        scale=f.scale, max_hz=f.max_hz, dtype=f.dtype, representation=f.representation, midi_low=h.midi_low,
+        midi_high=h.midi_high, bins_per_semitone=h.bins_per_semitone, harmonics=tuple(h.harmonics), floor_db=h.floor_db)
+
+
+def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
+    p = validate(params, source, ("render", "featurize", "train"), ("train",))
+    t, margin = p.train, p.render.detune_cents / 100.0 + 0.5
+    return TrainConfig(
+        seed=p.seed, architecture=t.architecture, head=t.head, epochs=t.epochs, batch_size=t.batch_size,
+        learning_rate=t.learning_rate, dropout=t.dropout, bin_cents=t.bin_cents, blur_cents=t.blur_cents,
+        pitch_low_midi=p.render.midi_low - margin, pitch_high_midi=p.render.midi_high + margin, frontend=t.frontend,
+        ema_momentum=t.ema_momentum)
+
+
+def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
+    p = validate(params, source, ("prepare", "probes"), ("probes",))
+    s, q = p.probes, p.prepare
+    return ProbesConfig(
+        seed=s.seed, sample_rate=q.sample_rate, clip_samples=q.clip_samples, gain_min=q.gain_min, gain_max=q.gain_max,
+        midi_low=s.midi_low, midi_high=s.midi_high, detunes_per_semitone=s.detunes_per_semitone,
+        noises=tuple(s.noises), snr_db=tuple(s.snr_db), reverb=s.reverb, unvoiced_per_kind=s.unvoiced_per_kind)
+
+
+def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> TrainConfig:
+    """The training config of a leave-one-soundfont-out run: `train` with `loso.epochs` epochs."""
+    held = params.get("loso", {}).get("held_out", []) if isinstance(params.get("loso"), dict) else []
+    if held_out not in held:
+        raise _fail(source, "loso.held_out", f"{held_out!r} is not listed (have {held})")
+    loso = validate(params, source, ("render", "loso")).loso
+    return dataclasses.replace(train_config(params, source), epochs=loso.epochs)
+
+
+def loso_configs(params: dict, source: str = "params.yaml") -> dict[str, TrainConfig]:
+    """{soundfont: its leave-one-soundfont-out training config} for every entry of `loso.held_out`."""
+    return {font: loso_config(params, font, source) for font in validate(params, source, ("render", "loso")).loso.held_out}
+
+
+def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeConfig:
+    p = validate(params, source, ("render", "prepare", "synthesize"), ("synthesize",))
+    s, q = p.synthesize, p.prepare
+    return SynthesizeConfig(
+        seed=p.seed, sample_rate=q.sample_rate, clip_samples=q.clip_samples, gain_min=q.gain_min, gain_max=q.gain_max,
+        augment=_augment(s.augment), midi_low=p.render.midi_low, midi_high=p.render.midi_high, clips=s.clips,
+        unvoiced_fraction=s.unvoiced_fraction, val_fraction=s.val_fraction, clips_per_shard=s.clips_per_shard)
+
+
+def learn_stft_config(params: dict, source: str = "params.yaml") -> LearnStftConfig:
+    p = validate(params, source, ("learn_stft",))
+    return LearnStftConfig(seed=p.seed, **p.learn_stft.model_dump())
+
+
 def frames_config(params: dict, source: str = "params.yaml") -> FramesConfig:
-    s = _Section(source, "frames", params.get("frames"))
-    prepare = _Section(source, "prepare", params.get("prepare"))
-    edges = s.get("level_below_midi", list)
-    for index, value in enumerate(edges):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise s.fail(f"level_below_midi[{index}]", f"{value!r} is not a MIDI number")
-    if list(edges) != sorted(edges, reverse=True):
-        raise s.fail("level_below_midi", f"{edges} must go down: each level below the last")
-    context = s.get("context", list)
-    if 0 not in context or any(isinstance(c, bool) or not isinstance(c, int) or abs(c) > 50 for c in context):
-        raise s.fail("context", f"{context} must be whole frame offsets within ±50, including 0")
-    config = FramesConfig(
-        sample_rate=prepare.get("sample_rate", int, low=4000, high=96000), hop=s.get("hop", int, low=8, high=4096),
-        window=s.get("window", int, low=64, high=8192), level_below_midi=tuple(float(e) for e in edges),
-        midi_low=s.get("midi_low", float, low=0.0, high=127.0), midi_high=s.get("midi_high", float, low=0.0, high=140.0),
-        bins_per_semitone=s.get("bins_per_semitone", int, low=1, high=20), harmonics=_harmonics(s),
-        floor_db=s.get("floor_db", float, low=-200.0, high=-10.0),
-        reference_seconds=s.get("reference_seconds", float, low=0.0, high=10.0), context=tuple(context),
-        train_frame_stride=s.get("train_frame_stride", int, low=1, high=100))
-    if config.midi_low >= config.midi_high:
-        raise s.fail("midi_low", f"{config.midi_low} must be below frames.midi_high {config.midi_high}")
-    if config.hop % 2 ** len(edges):
-        raise s.fail("hop", f"{config.hop} must be a multiple of {2 ** len(edges)} (one hop at every level of the pyramid)")
-    s.finish()
-    return config
+    p = validate(params, source, ("prepare", "frames"), ("frames",))
+    m = p.frames.model_dump()
+    return FramesConfig(**{**m, "sample_rate": p.prepare.sample_rate, "level_below_midi": tuple(m["level_below_midi"]),
+                           "harmonics": tuple(m["harmonics"]), "context": tuple(m["context"])})
 
 
 def phrases_config(params: dict, source: str = "params.yaml", section: str = "phrases") -> PhrasesConfig:
     """The `phrases` section, or `melody_probes` (its own seed and counts, the rest from `phrases`)."""
-    s = _Section(source, "phrases", params.get("phrases"))
-    prepare = _Section(source, "prepare", params.get("prepare"))
-    soundfonts, programs = (), ()
-    if section == "phrases":  # the probes are synthetic only
-        soundfonts, programs, excluded = _instruments(_Section(source, "render", params.get("render")))
-        programs = tuple(p for p in programs if p not in excluded)
+    p = validate(params, source, ("render", "prepare", "frames", "phrases") if section == "phrases" else
+                 ("prepare", "frames", "phrases", "melody_probes"), ("render", "phrases") if section == "phrases" else
+                 ("phrases", "melody_probes"))
+    s, q = p.phrases, p.prepare
     config = PhrasesConfig(
-        seed=_seed(params, source), sample_rate=prepare.get("sample_rate", int, low=4000, high=96000),
-        hop=_Section(source, "frames", params.get("frames")).get("hop", int, low=8, high=4096),
-        seconds=s.get("seconds", float, low=0.5, high=60.0), rendered=s.get("rendered", int, low=0),
-        synthetic=s.get("synthetic", int, low=0), phrases_per_shard=s.get("phrases_per_shard", int, low=1),
-        midi_low=s.get("midi_low", int, low=0, high=127), midi_high=s.get("midi_high", int, low=0, high=127),
-        note_seconds_min=s.get("note_seconds_min", float, low=0.02, high=30.0),
-        note_seconds_max=s.get("note_seconds_max", float, low=0.02, high=30.0),
-        rest_prob=s.get("rest_prob", float, low=0.0, high=1.0), legato_prob=s.get("legato_prob", float, low=0.0, high=1.0),
-        vibrato_prob=s.get("vibrato_prob", float, low=0.0, high=1.0), glide_prob=s.get("glide_prob", float, low=0.0, high=1.0),
-        voice_prob=s.get("voice_prob", float, low=0.0, high=1.0), split=_split(s), augment=augment_config(s),
-        soundfonts=soundfonts, programs=programs,
-        gain_min=prepare.get("gain_min", float, low=0.0, high=1.0), gain_max=prepare.get("gain_max", float, low=0.0, high=1.0))
-    if config.midi_low > config.midi_high:
-        raise s.fail("midi_low", f"{config.midi_low} is above phrases.midi_high {config.midi_high}")
-    if config.note_seconds_min > config.note_seconds_max:
-        raise s.fail("note_seconds_min", f"{config.note_seconds_min} is above phrases.note_seconds_max {config.note_seconds_max}")
-    if section == "phrases" and config.rendered and not config.programs:
-        raise s.fail("rendered", "render.programs less render.excluded_programs leaves no program to render")
-    if config.rendered + config.synthetic == 0:
-        raise s.fail("synthetic", "phrases.rendered and phrases.synthetic are both 0: no melodies to train on")
-    s.finish()
+        **{**s.model_dump(exclude={"split", "augment"}), "seed": p.seed, "sample_rate": q.sample_rate, "hop": p.frames.hop,
+           "split": _split(s.split), "augment": _augment(s.augment), "gain_min": q.gain_min, "gain_max": q.gain_max},
+        soundfonts=tuple(p.render.soundfonts) if section == "phrases" else (),  # the probes are synthetic only
+        programs=program_pool(p.render) if section == "phrases" else ())
     if section == "melody_probes":
-        p = _Section(source, "melody_probes", params.get("melody_probes"))
-        seed = p.get("seed", int, low=0)
-        if seed == config.seed:
-            raise p.fail("seed", "must differ from the training seed: probes are seeded apart from training data")
-        config = dataclasses.replace(config, seed=seed, rendered=0, synthetic=p.get("phrases", int, low=1),
-                                     seconds=p.get("seconds", float, low=0.5, high=60.0),
-                                     augment=augment_config(p))
-        p.finish()
+        m = p.melody_probes
+        config = dataclasses.replace(config, seed=m.seed, rendered=0, synthetic=m.phrases, seconds=m.seconds,
+                                     augment=_augment(m.augment))
     return config
 
 
 def tracker_config(params: dict, source: str = "params.yaml") -> TrainConfig:
     """The frame model's training: `tracker` (epochs, batch, rate, dropout, blur, moving average) with the
     output bins of `frames`."""
-    s = _Section(source, "tracker", params.get("tracker"))
-    frames = frames_config(params, source)
-    config = TrainConfig(
-        seed=_seed(params, source), architecture="tracker", head="bins", epochs=s.get("epochs", int, low=1),
-        batch_size=s.get("batch_size", int, low=1), learning_rate=s.get("learning_rate", float, low=1e-7, high=1.0),
-        dropout=s.get("dropout", float, low=0.0, high=0.95), bin_cents=100.0 / frames.bins_per_semitone,
-        blur_cents=s.get("blur_cents", float, low=1.0, high=200.0), pitch_low_midi=frames.midi_low,
-        pitch_high_midi=frames.midi_high, ema_momentum=s.get("ema_momentum", float, default=0.0, low=0.0, high=0.9999),
-        filters=s.get("filters", int, low=1, high=256))
-    s.finish()
-    return config
-
-
-SECTIONS = ("seed", "render", "prepare", "synthesize", "featurize", "train", "probes", "loso", "learn_stft",
-            "phrases", "frames", "tracker", "melody_probes", "evaluate_tracker")
-
-
-def check_params(params: dict, source: str = "params.yaml") -> None:
-    """Every section read as its stage reads it, and nothing else in the file: an unknown or misspelt key at any
-    level is an error even where no stage that reads its section would rerun."""
-    top = _Section(source, TOP, params)
-    for key in SECTIONS:
-        top.peek(key)
-    top.finish()
-    render_config(params, source), prepare_config(params, source), synthesize_config(params, source)
-    featurize_config(params, source), train_config(params, source), probes_config(params, source)
-    for held_out in _Section(source, "loso", params.get("loso")).get("held_out", list):
-        loso_config(params, held_out, source)
-    learn_stft_config(params, source)
-    phrases_config(params, source), phrases_config(params, source, "melody_probes"), tracker_config(params, source)
-    evaluate_tracker_config(params, source)
-
-
-@dataclass(frozen=True)
-class EvaluateTrackerConfig:
-    baseline_phrases: int  # phrases of each set that YIN and pYIN also track (pYIN runs about 2x real time)
+    p = validate(params, source, ("frames", "tracker"), ("frames",))
+    t, m = p.tracker, p.frames
+    return TrainConfig(
+        seed=p.seed, architecture="tracker", head="bins", epochs=t.epochs, batch_size=t.batch_size,
+        learning_rate=t.learning_rate, dropout=t.dropout, bin_cents=100.0 / m.bins_per_semitone, blur_cents=t.blur_cents,
+        pitch_low_midi=m.midi_low, pitch_high_midi=m.midi_high, ema_momentum=t.ema_momentum, filters=t.filters)
 
 
 def evaluate_tracker_config(params: dict, source: str = "params.yaml") -> EvaluateTrackerConfig:
-    s = _Section(source, "evaluate_tracker", params.get("evaluate_tracker"))
-    config = EvaluateTrackerConfig(baseline_phrases=s.get("baseline_phrases", int, low=0))
-    s.finish()
-    return config
+    return EvaluateTrackerConfig(**validate(params, source, ("evaluate_tracker",)).evaluate_tracker.model_dump())

@@ -177,5 +177,5 @@ def test_probes_refuse_the_training_seed_and_unknown_noise(config):
     with pytest.raises(ParamsError, match=r"probes\.seed: must differ from the training seed"):
         probes_config(params)
     params["probes"].update(seed=1, noises=["brown"])
-    with pytest.raises(ParamsError, match=r"probes\.noises\[0\]: 'brown' is not white or pink"):
+    with pytest.raises(ParamsError, match=r"probes\.noises\[0\]: 'brown' is not one of white, pink"):
         probes_config(params)
