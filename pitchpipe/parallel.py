@@ -3,6 +3,7 @@ count or the engine."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
@@ -68,7 +69,9 @@ def map_shards(function: Callable, tasks: Sequence, progress: Progress, count: C
             results[index] = function(task)
             progress.advance(count(results[index]))
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # forkserver, not fork: a forked worker inherits every lock of this process as it stood, and one held by another
+    # thread (FluidSynth's, TensorFlow's, a logging handler's) deadlocks it for good
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {pool.submit(function, task): index for index, task in enumerate(tasks)}
         for future in as_completed(futures):
             index = futures[future]

@@ -86,7 +86,11 @@ def cluster(tmp_path):
         for process in reversed(started):
             process.terminate()
         for process in started:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # a worker still closing its restarted child: no need to wait
+                process.kill()
+                process.wait(timeout=15)
 
 
 def stage_command(stage: str, params: Path, out: Path, *inputs: str) -> list[str]:
