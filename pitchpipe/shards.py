@@ -58,18 +58,16 @@ def unreadable(path: Path, error: Exception) -> DataError:
 
 def read_shard(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     """pq.read_table, with a damaged file or one without the columns asked for (written by other code) reported as a
-    DataError that names it."""
-    if columns is not None:
-        missing = [name for name in columns if name not in shard_schema(path).names]
-        if missing:
-            found = stage_writing(Path(path))
-            rebuild = f"`dvc repro -f {found[0]}`" if found else "`dvc repro -f` and the stage that writes it"
-            raise DataError(f"{path}: no column {', '.join(map(repr, missing))} (written by other code?); "
-                            f"rebuild it with {rebuild}")
+    DataError that names it. The schema is only read again once reading has failed, off the common path."""
     try:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as error:
-        raise unreadable(Path(path), error) from None
+        missing = [name for name in columns or [] if name not in shard_schema(path).names]  # unreadable: raises
+        if not missing:
+            raise unreadable(Path(path), error) from None
+    found = stage_writing(Path(path))
+    rebuild = f"`dvc repro -f {found[0]}`" if found else "`dvc repro -f` and the stage that writes it"
+    raise DataError(f"{path}: no column {', '.join(map(repr, missing))} (written by other code?); rebuild it with {rebuild}")
 
 
 def shard_rows(path: str | Path) -> int:
