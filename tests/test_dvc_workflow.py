@@ -89,33 +89,23 @@ EXP_SHOW = ["dvc", "exp", "show", "--only-changed", "--drop", ".*/.*|^(loso|mode
             "--keep", "^(rpa50|track_rpa)$"]
 
 
-def test_experiments_on_a_training_and_a_data_param(project):
-    path, _ = project
-    run_cmd(["dvc", "exp", "run", "-S", "train.learning_rate=0.003", "-n", "faster"], path)
-    run_cmd(["dvc", "exp", "run", "-S", "prepare.gain_min=0.4", "-n", "louder"], path)
-    try:
-        shown = json.loads(run_cmd(["dvc", "exp", "show", "--json"], path).stdout)
-        text = json.dumps(shown)
-        assert "faster" in text and "louder" in text and "rpa50" in text and "learning_rate" in text
-        header, *rows = run_cmd([*EXP_SHOW, "--csv"], path).stdout.strip().splitlines()
-        columns = header.split(",")
-        assert {"Experiment", "rpa50", "track_rpa", "train.learning_rate", "prepare.gain_min"} <= set(columns)
-        assert len(columns) <= 20 and not any("/" in column for column in columns), columns
-        assert any(row.startswith("faster,") for row in rows) and any(row.startswith("louder,") for row in rows)
-    finally:
-        run_cmd(["git", "checkout", "--", "."], path)
-        run_cmd(["dvc", "checkout", "-f"], path)
+def test_experiments_in_the_workspace_and_queued_on_their_own_code(project):
+    """A training param in the workspace (`dvc exp run -S`), then a training and a data param queued and run two
+    at a time (`dvc queue start -j 2`): all three finish with their own metrics, the README's `exp show` line shows
+    their params beside the headline columns, and the workspace is untouched.
 
-
-def test_queued_experiments_run_two_at_a_time_on_their_own_code(project):
-    """`dvc exp run --queue` twice, `dvc queue start -j 2`: both finish with their own metrics and the workspace is
-    untouched. Each runs in the copy of the workspace made when it was queued, and imports that copy's pitchpipe
-    (scripts/python), not the installed package nor the workspace as it is later: here the queued copies carry an
-    edit of the headline module that is undone in the workspace before they run, and their metrics show it."""
+    Queued experiments run in the copy of the workspace made when they were queued, and import that copy's
+    pitchpipe (scripts/python), not the installed package nor the workspace as it is later: here the queued copies
+    carry an edit of the headline module that is undone in the workspace before they run, and their metrics show it."""
     import time
 
     path, _ = project
     before = tree_digest(path / "reports")
+    try:
+        run_cmd(["dvc", "exp", "run", "-S", "tracker.learning_rate=0.003", "-n", "faster"], path)
+    finally:
+        run_cmd(["git", "checkout", "--", "."], path)
+        run_cmd(["dvc", "checkout", "-f"], path)
     module = path / "pitchpipe/scores/headline.py"
     source = module.read_text()
     marked = source.replace("    return {name: _short(value) for name, value in summary.items()}",
@@ -123,8 +113,8 @@ def test_queued_experiments_run_two_at_a_time_on_their_own_code(project):
     assert marked != source
     module.write_text(marked)
     try:
-        for name, rate in (("slow", "0.0005"), ("fast", "0.004")):
-            run_cmd(["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}", "-n", name], path)
+        for name, change in (("slow", "train.learning_rate=0.0005"), ("rests", "phrases.rest_prob=0.5")):
+            run_cmd(["dvc", "exp", "run", "--queue", "-S", change, "-n", name], path)
     finally:
         module.write_text(source)
     try:
@@ -137,20 +127,29 @@ def test_queued_experiments_run_two_at_a_time_on_their_own_code(project):
             time.sleep(5)
     finally:
         run_cmd(["dvc", "queue", "stop"], path, check=False)
-    assert status.count("Success") == 2, status + run_cmd(["dvc", "queue", "logs", "fast"], path, check=False).stdout
+    assert status.count("Success") == 2, status + run_cmd(["dvc", "queue", "logs", "rests"], path, check=False).stdout
     shown = json.loads(run_cmd(["dvc", "exp", "show", "--json"], path).stdout)
     headlines = {}
     for baseline in shown:
         for experiment in baseline.get("experiments") or []:
             for run in experiment.get("revs", []):
                 data = run.get("data") or {}
-                if run.get("name") in ("slow", "fast"):
+                if run.get("name") in ("faster", "slow", "rests"):
                     headlines[run["name"]] = data["metrics"]["reports/headline.json"]["data"]
-    assert set(headlines) == {"slow", "fast"} and headlines["slow"] != headlines["fast"]
-    assert all(scores["queued_copy"] == 1.0 for scores in headlines.values())  # the copy's code ran
+    assert set(headlines) == {"faster", "slow", "rests"}
+    scores = {name: {k: v for k, v in headline.items() if k != "queued_copy"} for name, headline in headlines.items()}
+    assert scores["faster"] != scores["slow"] != scores["rests"] != scores["faster"]  # each ran its own params
+    assert "queued_copy" not in headlines["faster"]
+    assert headlines["slow"]["queued_copy"] == headlines["rests"]["queued_copy"] == 1.0  # the copy's code ran
+    header, *rows = run_cmd([*EXP_SHOW, "--csv"], path).stdout.strip().splitlines()
+    columns = header.split(",")
+    assert {"Experiment", "rpa50", "track_rpa", "train.learning_rate", "tracker.learning_rate",
+            "phrases.rest_prob"} <= set(columns), columns
+    assert len(columns) <= 20 and not any("/" in column for column in columns), columns
+    assert {row.split(",")[0] for row in rows} >= {"faster", "slow", "rests"}
     assert run_cmd(["git", "status", "--porcelain", "--untracked-files=no"], path).stdout == ""
     assert tree_digest(path / "reports") == before
-    run_cmd(["dvc", "exp", "remove", "slow", "fast"], path)
+    run_cmd(["dvc", "exp", "remove", "faster", "slow", "rests"], path)
 
 
 def test_metrics_fit_one_screen_and_plots_draw_what_they_say(project):

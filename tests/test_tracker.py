@@ -81,14 +81,15 @@ def test_pitch_curve_and_labels_follow_the_plan():
 
 def test_phrases_sound_at_their_labels(default_params):
     """Both sources, measured by librosa's pYIN away from note changes: the labels are the pitch heard (pYIN's own
-    octave errors forgiven: half the synthetic tones miss their low partials, which fools it)."""
+    octave errors forgiven: half the synthetic tones miss their low partials, which fools it; on a sparse residue,
+    such as synthetic phrase 4's partials 2, 3, 7, 9 and 11, it loses even the chroma, hence 0.93)."""
     import librosa
 
     config = phrases_config(default_params)
     agreement = {}
     for source in ("fluid", "synth"):
         hits = chroma_hits = total = 0
-        for phrase_id in range(5):
+        for phrase_id in range(8):
             phrase = make_phrase(source, phrase_id, config, augmented=False)
             again = make_phrase(source, phrase_id, config, augmented=False)
             assert np.array_equal(phrase.audio, again.audio)  # seeded by (seed, source, phrase)
@@ -101,7 +102,42 @@ def test_phrases_sound_at_their_labels(default_params):
             hits, total = hits + int(np.sum(np.abs(cents) < 50)), total + int(steady.sum())
             chroma_hits += int(np.sum(np.abs((cents + 600) % 1200 - 600) < 50))
         agreement[source] = (hits / total, chroma_hits / total)
-    assert agreement["fluid"][0] > 0.85 and agreement["fluid"][1] > 0.9 and agreement["synth"][1] > 0.97, agreement
+    assert agreement["fluid"][0] > 0.85 and agreement["fluid"][1] > 0.9 and agreement["synth"][1] > 0.93, agreement
+
+
+def test_synthetic_phrases_are_heard_at_their_labels_up_high(default_params):
+    """The voice-like source sings no higher than C6, and an additive tone that lost its low partials keeps a
+    heard pitch on every note: where its fundamental is missing, at least two partials stand within 20 dB of the
+    loudest under the band limit (the residue rule), also on the phrase's high notes, whose upper partials the band
+    limit takes (the rule used to be checked on the phrase's lowest note only)."""
+    from pitchpipe.data.phrases import VOICE_MIDI_HIGH
+    from pitchpipe.sound.tones import NYQUIST_FRACTION, RESIDUE_WITHIN_DB
+
+    config = phrases_config(default_params)
+    window = np.hanning(2048)
+    checked = {"voice": 0, "missing": 0}
+    for phrase_id in range(40):
+        phrase = make_phrase("synth", phrase_id, config, augmented=False)
+        pitched = phrase.f0_hz[phrase.f0_hz > 0]
+        if phrase.instrument == "voice":
+            assert hz_to_midi(pitched.max()) <= VOICE_MIDI_HIGH + 0.5 + 0.1, phrase_id  # detuned by up to 50 cents
+            checked["voice"] += 1
+            continue
+        steady = np.flatnonzero((phrase.f0_hz > 1000) & ((phrase.flags & (NEAR_CHANGE | GLIDE | VIBRATO)) == 0))
+        for frame in steady[::10]:
+            centre, f0 = frame * config.hop, float(phrase.f0_hz[frame])
+            piece = phrase.audio[max(0, centre - 1024):centre + 1024]
+            if len(piece) < 2048:
+                continue
+            spectrum = np.abs(np.fft.rfft(piece * window))
+            partials = np.arange(1, int(NYQUIST_FRACTION * RATE / f0) + 1)
+            level = np.array([spectrum[int(round(k * f0 * 2048 / RATE)) - 2:int(round(k * f0 * 2048 / RATE)) + 3].max()
+                              for k in partials])
+            loud = level >= level.max() * 10 ** (-(RESIDUE_WITHIN_DB + 1) / 20)  # 1 dB for the measurement
+            if not loud[0]:
+                checked["missing"] += 1
+                assert loud.sum() >= 2, (phrase_id, frame, f0, np.round(20 * np.log10(level / level.max())))
+    assert checked["voice"] >= 5 and checked["missing"] >= 5, checked
 
 
 def test_phrase_shards_do_not_depend_on_the_worker_count(tiny, tmp_path):

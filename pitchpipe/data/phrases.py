@@ -1,7 +1,8 @@
 """The phrases and melody_probes stages' library: melodies labelled every frame, from the two soundfonts
 (MIDI phrases rendered by FluidSynth, pitch bends for vibrato, scoops and glides) and from this project's own
-synthesis (additive tones and a voice-like source on a continuous f0 curve), augmented like the notes, split
-by phrase. Seeded by (seed, source, phrase id): the same phrase comes out whatever the worker count.
+synthesis (additive tones, and a voice-like source that keeps to a voice's range, on a continuous f0 curve),
+augmented like the notes, split by phrase. Seeded by (seed, source, phrase id): the same phrase comes out
+whatever the worker count.
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from pitchpipe.parallel import Progress, map_shards
 from pitchpipe.data.render import renderer, soundfont_label
 from pitchpipe.seeding import rng
 from pitchpipe.shards import SPLITS, array_column, reset_folder, with_shape, write_atomic
-from pitchpipe.data.synthesize import harmonic_amplitudes
-from pitchpipe.sound.tones import NYQUIST_FRACTION, coloured_noise, mix_at_snr, partial_count, reverberate, tilt
+from pitchpipe.data.synthesize import random_spectrum
+from pitchpipe.sound.tones import (NYQUIST_FRACTION, coloured_noise, mix_at_snr, partial_count, reverberate, tilt,
+                                   without_low_harmonics)
 
 RENDER_RATE = 44100
 BEND_RANGE_SEMITONES = 12  # glides of up to MAX_GLIDE_SEMITONES bend a held key
 BEND_STEP_SECONDS = 0.005
 LEGATO_FADE_SECONDS = 0.01  # a struck key (or its release tail) fades out this fast once the next one starts
 MAX_TAIL_SECONDS = 2.0  # a release tail is rendered for at most this long
+LONE_SINE_PROB = 0.15  # of the additive phrases, beside random_spectrum's own lone sines: a low sine is hard
+VOICE_MIDI_HIGH = 84  # C6, a soprano's high C: the voice-like source sings no higher
 CONTROL_SAMPLES = 160  # each partial's amplitude is computed every this many samples and interpolated between
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410),
           (440, 1020, 2240), (660, 1720, 2410), (490, 1350, 1690))  # formants F1-F3 (Hz) of eight vowels
@@ -127,12 +131,12 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, lis
     shimmer, breath) or played by an additive tone with a random spectrum, on the exact f0 curve."""
     draw = rng(config.seed, "phrase-synth", phrase_id)
     rate, samples = config.sample_rate, n_samples(config)
-    notes = plan_phrase(config, draw)
+    voice = draw.random() < config.voice_prob
+    notes = plan_phrase(config, draw, midi_high=min(config.midi_high, VOICE_MIDI_HIGH) if voice else None)
     times = np.arange(samples) / rate
     midi, which = pitch_curve(notes, times)
     held = np.isfinite(midi)
     midi = np.interp(times, times[held], midi[held]) if held.any() else np.full(samples, 60.0)  # hold through rests
-    voice = draw.random() < config.voice_prob
     if voice:  # jitter: a wobble of a few cents every 50 ms, as a voice has; the label keeps the plan's curve
         midi = midi + slow_noise(times, 0.05, draw.uniform(2.0, 8.0), draw) / 100.0
     f0 = midi_to_hz(midi)
@@ -141,6 +145,7 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, lis
     count = max(1, partial_count(float(f0.min()), rate))
     coarse = np.arange(0, samples + CONTROL_SAMPLES, CONTROL_SAMPLES)
     coarse_f0 = np.interp(coarse, np.arange(samples), f0)
+    harmonic_hz = coarse_f0[:, None] * np.arange(1, count + 1)
     if voice:
         slope = draw.uniform(-14.0, -6.0)  # dB per octave of the glottal source
         source = 10.0 ** (slope * np.log2(np.arange(1, count + 1)) / 20.0)
@@ -148,14 +153,22 @@ def synthetic_phrase(phrase_id: int, config: PhrasesConfig) -> tuple[Phrase, lis
         note_of_coarse = np.interp(coarse, np.arange(samples), np.maximum(which, 0).astype(float))
         targets = np.array(VOWELS, float)[vowel_of_note] * draw.uniform(0.9, 1.15)
         formants = np.stack([np.interp(note_of_coarse, np.arange(len(targets)), targets[:, i]) for i in range(3)], -1)
+        formants[:, 0] = np.maximum(formants[:, 0], coarse_f0 * draw.uniform(1.0, 1.15))  # F1 tuned to f0 up high
         bandwidths = np.array([80.0, 100.0, 150.0]) * draw.uniform(0.8, 1.5)
-        harmonic_hz = coarse_f0[:, None] * np.arange(1, count + 1)
         amplitude = source * formant_gain(harmonic_hz, formants[:, None, :], bandwidths)
         instrument = "voice"
     else:
-        amplitude = np.broadcast_to(harmonic_amplitudes(float(f0.min()), rate, 0.0, draw), (len(coarse), count)).copy()
+        spectrum, missing_low = random_spectrum(float(f0.min()), rate, 0.0, draw)
+        if draw.random() < LONE_SINE_PROB:
+            spectrum[1:], missing_low = 0.0, 0
+        amplitude = np.broadcast_to(spectrum, (len(coarse), count)).copy()
         instrument = "additive"
-    amplitude[coarse_f0[:, None] * np.arange(1, count + 1) >= limit] = 0.0
+        # low partials are removed note by note: a high note keeps fewer under the band limit, so it may lose fewer
+        audible = np.count_nonzero(harmonic_hz < limit, axis=1)
+        for partials in np.unique(audible) if missing_low else ():
+            amplitude[audible == partials] = without_low_harmonics(np.where(np.arange(count) < partials, spectrum, 0.0),
+                                                                   missing_low)
+    amplitude[harmonic_hz >= limit] = 0.0
     offsets = draw.uniform(0, 2 * np.pi, count)
     tone = np.zeros(samples)
     for k in np.flatnonzero(amplitude.max(axis=0) > 0):

@@ -35,6 +35,14 @@ WHITE_NOISE_PROB = 0.5  # of the added noise: hiss, which buries the weak high p
 def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np.random.Generator) -> np.ndarray:
     """A random spectrum: smooth envelope, sometimes a lone sine or only the first few partials, weak even
     partials or missing low ones."""
+    amplitudes, missing_low = random_spectrum(f0_hz, sample_rate, stretch, draw)
+    return without_low_harmonics(amplitudes, missing_low) if missing_low else amplitudes
+
+
+def random_spectrum(f0_hz: float, sample_rate: int, stretch: float, draw: np.random.Generator
+                    ) -> tuple[np.ndarray, int]:
+    """`harmonic_amplitudes` before its low partials are removed, and how many to remove (0: none), for a
+    caller that removes them note by note (a phrase's high notes keep fewer partials under the band limit)."""
     n = max(1, partial_count(f0_hz, sample_rate, stretch))
     amplitudes = random_envelope(n, draw)
     sparsity = draw.random()
@@ -44,9 +52,8 @@ def harmonic_amplitudes(f0_hz: float, sample_rate: int, stretch: float, draw: np
         amplitudes[int(np.exp(draw.uniform(0.0, np.log(n + 1)))):] = 0.0
     if draw.random() < 0.25:  # hollow, clarinet-like
         amplitudes[1::2] *= draw.uniform(0.0, 0.3)
-    if draw.random() < MISSING_LOW_PROB:  # missing fundamental, or missing first two or three partials
-        amplitudes = without_low_harmonics(amplitudes, int(draw.integers(1, 4)))
-    return amplitudes
+    missing_low = int(draw.integers(1, 4)) if draw.random() < MISSING_LOW_PROB else 0
+    return amplitudes, missing_low
 
 
 def envelope(n_samples: int, sample_rate: int, draw: np.random.Generator) -> np.ndarray:
