@@ -167,6 +167,7 @@ class Phrases(Section):
     vibrato_prob: Fraction
     glide_prob: Fraction
     voice_prob: Fraction
+    missing_fundamental_prob: Fraction
     split: dict[str, float]
     augment: Augment
 
@@ -646,6 +647,7 @@ class PhrasesConfig:
     programs: tuple[int, ...] = ()
     gain_min: float = 0.2
     gain_max: float = 1.0
+    missing_fundamental_prob: float = 0.0  # training phrases high-passed just above their highest note
 
 
 @dataclass(frozen=True)
@@ -781,7 +783,7 @@ def phrases_config(params: dict, source: str = "params.yaml", section: str = "ph
     if section == "melody_probes":
         m = p.melody_probes
         config = dataclasses.replace(config, seed=m.seed, rendered=0, synthetic=m.phrases, seconds=m.seconds,
-                                     augment=_augment(m.augment))
+                                     augment=_augment(m.augment), missing_fundamental_prob=0.0)
     return config
 
 

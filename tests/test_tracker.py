@@ -140,6 +140,32 @@ def test_synthetic_phrases_are_heard_at_their_labels_up_high(default_params):
     assert checked["voice"] >= 5 and checked["missing"] >= 5, checked
 
 
+def test_training_phrases_lose_every_fundamental_but_keep_their_partials(default_params):
+    """`phrases.missing_fundamental_prob`: a phrase high-passed above its highest note loses that note's
+    fundamental (30 dB or more) and keeps its second partial; a tone that is nearly all fundamental is left alone."""
+    import dataclasses
+
+    from pitchpipe.data.phrases import without_fundamentals
+    from pitchpipe.seeding import rng
+
+    config = dataclasses.replace(phrases_config(default_params), missing_fundamental_prob=1.0)
+    t = np.arange(RATE) / RATE
+    f0 = np.full(100, 300.0)
+
+    def level(audio, hz):
+        spectrum = np.abs(np.fft.rfft(audio[4000:12000] * np.hanning(8000)))
+        return 20 * np.log10(spectrum[int(hz * 8000 / RATE) - 2:int(hz * 8000 / RATE) + 3].max())
+
+    tone = sum(np.sin(2 * np.pi * k * 300 * t) / k for k in range(1, 8))
+    out = without_fundamentals(tone, f0, config, rng(1, "test"))
+    assert level(tone, 300) - level(out, 300) >= 30
+    assert abs(level(tone, 600) - level(out, 600)) < 1 and abs(level(tone, 900) - level(out, 900)) < 0.5
+    sine = np.sin(2 * np.pi * 300 * t) + 0.01 * np.sin(2 * np.pi * 600 * t)
+    assert without_fundamentals(sine, f0, config, rng(1, "test")) is sine
+    unchanged = dataclasses.replace(config, missing_fundamental_prob=0.0)
+    assert without_fundamentals(tone, f0, unchanged, rng(1, "test")) is tone
+
+
 def test_phrase_shards_do_not_depend_on_the_worker_count(tiny, tmp_path):
     import hashlib
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from pitchpipe.sound import gm
-from pitchpipe.sound.audio import peak_normalise, resample, to_mono
+from pitchpipe.sound.audio import high_pass, peak_normalise, resample, to_mono
 from pitchpipe.config import PhrasesConfig
 from pitchpipe.data.melody import PlannedNote, frame_labels, pitch_curve, plan_phrase, sounding
 from pitchpipe.sound.midi import bend_value, phrase_midi_bytes
@@ -34,6 +34,7 @@ BEND_STEP_SECONDS = 0.005
 LEGATO_FADE_SECONDS = 0.01  # a struck key (or its release tail) fades out this fast once the next one starts
 MAX_TAIL_SECONDS = 2.0  # a release tail is rendered for at most this long
 LONE_SINE_PROB = 0.15  # of the additive phrases, beside random_spectrum's own lone sines: a low sine is hard
+MISSING_FUNDAMENTAL_MIN_DB = -20.0  # a high-passed phrase keeps at least this much of its energy
 VOICE_MIDI_HIGH = 84  # C6, a soprano's high C: the voice-like source sings no higher
 CONTROL_SAMPLES = 160  # each partial's amplitude is computed every this many samples and interpolated between
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410),
@@ -220,6 +221,22 @@ def rest_noises(tone: np.ndarray, notes: list[PlannedNote], times: np.ndarray, d
     return out
 
 
+def without_fundamentals(audio: np.ndarray, f0_hz: np.ndarray, config: PhrasesConfig, draw: np.random.Generator
+                         ) -> np.ndarray:
+    """At `missing_fundamental_prob`, the phrase high-passed 25-50% above its highest pitch: no note keeps its
+    fundamental (30 dB down or more), as through a small loudspeaker (the notes' band-reject, for a melody). Left
+    alone where the highest note would keep fewer than two partials under the band limit, or where the filter
+    takes most of the sound (a tone that is nearly all fundamental): too little would be left to hear."""
+    if draw.random() >= config.missing_fundamental_prob or not (f0_hz > 0).any():
+        return audio
+    highest = float(f0_hz.max())
+    if 3 * highest >= NYQUIST_FRACTION * config.sample_rate:
+        return audio
+    filtered = high_pass(audio, config.sample_rate, highest * draw.uniform(1.25, 1.5))
+    kept_db = 10.0 * np.log10(np.sum(np.square(filtered)) / max(np.sum(np.square(audio)), 1e-20))
+    return filtered if kept_db > MISSING_FUNDAMENTAL_MIN_DB else audio
+
+
 def augment(audio: np.ndarray, config: PhrasesConfig, draw: np.random.Generator) -> np.ndarray:
     """A room, an EQ tilt and noise, each at random (training phrases only, and the noisy half of the probes)."""
     if draw.random() < config.augment.reverb_prob:
@@ -257,6 +274,7 @@ def make_phrase(source: str, phrase_id: int, config: PhrasesConfig, augmented: b
         audio = rest_noises(audio, notes, times, rng(config.seed, "phrase-rest-noise", phrase_id))
     draw = rng(config.seed, f"phrase-augment-{source}", phrase_id)
     if augmented:
+        audio = without_fundamentals(audio, f0, config, rng(config.seed, f"phrase-highpass-{source}", phrase_id))
         audio = augment(audio, config, draw)
     audio = peak_normalise(audio) * draw.uniform(config.gain_min, config.gain_max)
     return Phrase(phrase.phrase_id, phrase.source, phrase.program, phrase.instrument, audio.astype(np.float32), f0, flags)

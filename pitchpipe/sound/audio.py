@@ -58,6 +58,12 @@ def rms_db(clips: np.ndarray) -> np.ndarray:
         return 20.0 * np.log10(rms)
 
 
+def high_pass(audio: np.ndarray, sample_rate: int, cutoff_hz: float, order: int = 8) -> np.ndarray:
+    """Zero-phase Butterworth high-pass at `cutoff_hz` (a small loudspeaker's low end, steeper)."""
+    sos = butter(order, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
+    return sosfiltfilt(sos, audio)
+
+
 def reject_band(audio: np.ndarray, sample_rate: int, centre_hz: float, half_width_semitones: float = 3.0,
                 order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth band-stop around `centre_hz`: removes a fundamental, keeps its octave."""
