@@ -25,8 +25,8 @@ from pitchpipe.data.render import renderer, soundfont_label
 from pitchpipe.seeding import rng
 from pitchpipe.shards import SPLITS, array_column, reset_folder, with_shape, write_atomic
 from pitchpipe.data.synthesize import random_spectrum
-from pitchpipe.sound.tones import (NYQUIST_FRACTION, coloured_noise, mix_at_snr, partial_count, reverberate, tilt,
-                                   without_low_harmonics)
+from pitchpipe.sound.tones import (NYQUIST_FRACTION, can_remove_fundamental, coloured_noise, mix_at_snr,
+                                   partial_count, reverberate, tilt, without_low_harmonics)
 
 RENDER_RATE = 44100
 BEND_RANGE_SEMITONES = 12  # glides of up to MAX_GLIDE_SEMITONES bend a held key
@@ -230,7 +230,7 @@ def without_fundamentals(audio: np.ndarray, f0_hz: np.ndarray, config: PhrasesCo
     if draw.random() >= config.missing_fundamental_prob or not (f0_hz > 0).any():
         return audio
     highest = float(f0_hz.max())
-    if 3 * highest >= NYQUIST_FRACTION * config.sample_rate:
+    if not can_remove_fundamental(highest, config.sample_rate):
         return audio
     filtered = high_pass(audio, config.sample_rate, highest * draw.uniform(1.25, 1.5))
     kept_db = 10.0 * np.log10(np.sum(np.square(filtered)) / max(np.sum(np.square(audio)), 1e-20))
