@@ -1,21 +1,22 @@
-"""params.yaml as one declarative pydantic model, and the typed configs each stage reads from it.
+"""params.yaml as one declarative pydantic model, and the typed config each stage reads from it.
 
 Every section is a frozen model that refuses unknown keys, with its ranges declared once (`Field`) and its choices
 as `Literal`s; the rules that tie keys together, within a section or across sections, are one function
 (`cross_rules`). Pydantic's errors become one line naming the key: `params.yaml: render.midi_low: 200 is out of
-range [0, 127]`, `params.yaml: featurize.max_Hz: unknown key (did you mean 'max_hz'?)`."""
+range [0, 127]`, `params.yaml: featurize.stft.max_Hz: unknown key (did you mean 'max_hz'?)`. A stage's config is its
+section plus the keys it borrows from others (`Borrowed`); the featurize config is a discriminated union of the
+representations, each carrying only its own fields."""
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from pitchpipe.errors import ParamsError
 
@@ -30,11 +31,19 @@ def Range(kind, low=None, high=None):  # noqa: N802 (a type, read as one)
     return Annotated[kind, Field(ge=low, le=high)]
 
 
+def Seq(item):  # noqa: N802 (a type): a YAML list, held as a tuple so that configs hash and cannot change
+    return Annotated[tuple[item, ...], BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
+
+
+def Borrowed(path: str):  # noqa: N802 (a field): a stage config's key read from another section, e.g. "prepare.sample_rate"
+    return Field(json_schema_extra={"from": path})
+
+
 Fraction = Range(float, 0.0, 1.0)
 Midi = Range(int, 0, 127)
 SampleRate = Range(int, 4000, 96000)
 Rate = Range(float, 1e-7, 1.0)
-Harmonics = list[Range(float, 0.1, 32)]
+Harmonics = Seq(Range(float, 0.1, 32))
 
 
 class Section(BaseModel):
@@ -53,26 +62,32 @@ class Augment(Section):
 
 
 class Render(Section):
-    soundfonts: list[str]
-    programs: Union[Literal["all"], list[Midi]] = "all"
+    soundfonts: Seq(str)
+    programs: Union[Literal["all"], Seq(Midi)] = "all"
     programs_per_octave: Range(int, 0, 128)
-    excluded_programs: list[Midi] = []
+    excluded_programs: Seq(Midi) = ()
     midi_low: Midi
     midi_high: Midi
     detunes_per_note: Range(int, 1, 100)
     detune_cents: Range(float, 0.0, 100.0)
     bend_range_semitones: Range(int, 1, 24)
-    velocities: list[Range(int, 1, 127)]
+    velocities: Seq(Range(int, 1, 127))
     note_seconds: Range(float, 0.05, 30.0)
     release_seconds: Range(float, 0.0, 30.0)
     sample_rate: Range(int, 8000, 192000)
     notes_per_shard: Range(int, 1)
 
+    @property
+    def program_pool(self) -> tuple[int, ...]:
+        """The programs that may be drawn: `programs` ("all": 0-127) less `excluded_programs`."""
+        programs = range(128) if self.programs == "all" else self.programs
+        return tuple(p for p in programs if p not in self.excluded_programs)
+
 
 class Prepare(Section):
     sample_rate: SampleRate
     clip_samples: Range(int, 64)
-    segments: list[Literal[SEGMENTS]]
+    segments: Seq(Literal[SEGMENTS])
     silence_db: Range(float, None, 0.0)
     gain_min: Fraction
     gain_max: Fraction
@@ -90,6 +105,9 @@ class Synthesize(Section):
 
 
 class Harmonic(Section):
+    """A log-frequency spectrum of the whole clip: `bins_per_semitone` bins from `midi_low` to `midi_high`,
+    sampled at each of `harmonics` times the bin's pitch."""
+
     midi_low: Range(float, 0.0, 127.0)
     midi_high: Range(float, 0.0, 140.0)
     bins_per_semitone: Range(int, 1, 20)
@@ -97,16 +115,22 @@ class Harmonic(Section):
     floor_db: Range(float, -200.0, -10.0)
 
 
-class Featurize(Section):
-    representation: Literal[REPRESENTATIONS]
-    harmonic: Harmonic
+class Stft(Section):
+    """The seed's spectrogram, scipy.signal.spectrogram semantics."""
+
     window: str
     nperseg: Range(int, 8)
     noverlap: Range(int, 0)
     nfft: Range(int, 8)
     scale: Literal["magnitude", "log", "psd"]
     max_hz: float | None
+
+
+class Featurize(Section):
+    representation: Literal[REPRESENTATIONS]
     dtype: Literal["float16", "float32"]
+    harmonic: Harmonic
+    stft: Stft
 
 
 class Train(Section):
@@ -127,14 +151,14 @@ class Probes(Section):
     midi_low: Midi
     midi_high: Midi
     detunes_per_semitone: Range(int, 1, 100)
-    noises: list[Literal["white", "pink"]]
-    snr_db: list[Range(int, -20, 80)]
+    noises: Seq(Literal["white", "pink"])
+    snr_db: Seq(Range(int, -20, 80))
     reverb: bool
     unvoiced_per_kind: Range(int, 0)
 
 
 class Loso(Section):
-    held_out: list[str]
+    held_out: Seq(str)
     epochs: Range(int, 1)
 
 
@@ -167,22 +191,27 @@ class Phrases(Section):
     vibrato_prob: Fraction
     glide_prob: Fraction
     voice_prob: Fraction
-    missing_fundamental_prob: Fraction
+    missing_fundamental_prob: Fraction  # training phrases high-passed just above their highest note
     split: dict[str, float]
     augment: Augment
 
 
 class Frames(Section):
+    """The tracker's input: one multi-resolution analysis of the whole file (a decimation pyramid of octave-spaced
+    sample rates, the same `window` at each, so low bins get long windows; bins below the k-th `level_below_midi`
+    read level k + 1), sampled like the harmonic representation at each bin's harmonics every `hop` samples, in dB
+    below the loudest partial within ±`reference_seconds`, with the frames at `context` offsets stacked as channels."""
+
     hop: Range(int, 8, 4096)
     window: Range(int, 64, 8192)
-    level_below_midi: list[float]
+    level_below_midi: Seq(float)
     midi_low: Range(float, 0.0, 127.0)
     midi_high: Range(float, 0.0, 140.0)
     bins_per_semitone: Range(int, 1, 20)
     harmonics: Harmonics
     floor_db: Range(float, -200.0, -10.0)
     reference_seconds: Range(float, 0.0, 10.0)
-    context: list[Range(int, -50, 50)]
+    context: Seq(Range(int, -50, 50))
     train_frame_stride: Range(int, 1, 100)
 
 
@@ -238,11 +267,10 @@ def _annotation_at(loc: tuple):
             annotation = get_args(annotation)[0]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             annotation = annotation.model_fields[part].rebuild_annotation() if part in annotation.model_fields else None
-        elif get_origin(annotation) in (list, dict):
-            annotation = get_args(annotation)[-1]
-        elif get_origin(annotation) is Union:
-            annotation = next((a for a in get_args(annotation) if get_origin(a) is list), None)
-            annotation = get_args(annotation)[0] if annotation is not None else None
+        elif get_origin(annotation) in (tuple, dict):
+            annotation = get_args(annotation)[-1 if get_origin(annotation) is dict else 0]
+        elif get_origin(annotation) is Union:  # "all" or a list: the list's item
+            annotation = next((get_args(get_args(a)[0])[0] for a in get_args(annotation) if get_origin(a) is Annotated), None)
         if annotation is None:
             return None
     return annotation
@@ -284,7 +312,7 @@ def _explain(error: dict) -> str:
     if kind in ("model_type", "model_attributes_type", "dict_type") and not (get_origin(annotation) is dict):
         return f"expected a mapping of keys, got {type(value).__name__}"
     if kind.endswith("_type"):
-        return f"expected {kind.removesuffix('_type').replace('dict', 'mapping')}, got {value!r}"
+        return f"expected {kind.removesuffix('_type').replace('dict', 'mapping').replace('tuple', 'list')}, got {value!r}"
     return error["msg"]
 
 
@@ -301,8 +329,8 @@ def _checked(model, value, loc: tuple, source: str):
         errors = error.errors(include_url=False)
         # a value that is neither "all" nor a valid list: report the list's problem, not that it is not "all"
         errors = [e for e in errors if not any(str(part).startswith("literal[") for part in e["loc"])] or errors
-        first = errors[0]
-        where = loc + tuple(part for part in first["loc"] if not str(part).startswith(("list[", "literal[")))
+        first = errors[0]  # its loc without the union members' and validators' names ("tuple[...]", "function-before[...]")
+        where = loc + tuple(part for part in first["loc"] if not (isinstance(part, str) and "[" in part))
         raise _fail(source, _where(where) or "<top>", _explain({**first, "loc": where})) from None
 
 
@@ -364,8 +392,8 @@ def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
             raise fail("render.velocities", "needs at least one velocity")
         if r.detune_cents > 100.0 * r.bend_range_semitones:
             raise fail("render.detune_cents", f"{float(r.detune_cents)} exceeds the pitch-bend range of {r.bend_range_semitones} semitones")
-        if len(program_pool(r)) < max(1, r.programs_per_octave):
-            raise fail("render.programs_per_octave", f"{r.programs_per_octave} wanted but only {len(program_pool(r))} programs remain after exclusions")
+        if len(r.program_pool) < max(1, r.programs_per_octave):
+            raise fail("render.programs_per_octave", f"{r.programs_per_octave} wanted but only {len(r.program_pool)} programs remain after exclusions")
     for name in ("prepare", "synthesize", "phrases", "melody_probes"):
         augment = getattr(p, name).augment if name in rules else None
         if augment is not None and augment.snr_db_min > augment.snr_db_max:
@@ -382,24 +410,24 @@ def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
             raise fail("render.note_seconds", f"{float(p.render.note_seconds)} s is too short for separate attack and "
                                               f"sustain clips of {clip_seconds:.3f} s (needs at least {2 * clip_seconds:.3f})")
     if "featurize" in rules:
-        f, h = p.featurize, p.featurize.harmonic
+        f, h, s = p.featurize, p.featurize.harmonic, p.featurize.stft
         _harmonics_rule(h.harmonics, "featurize.harmonic.harmonics", source)
         if h.midi_low >= h.midi_high:
             raise fail("featurize.harmonic.midi_low", f"{float(h.midi_low)} must be below featurize.harmonic.midi_high {float(h.midi_high)}")
-        if f.noverlap >= f.nperseg:
-            raise fail("featurize.noverlap", f"{f.noverlap} must be smaller than featurize.nperseg {f.nperseg}")
-        if f.nfft < f.nperseg:
-            raise fail("featurize.nfft", f"{f.nfft} must be at least featurize.nperseg {f.nperseg}")
-        if f.max_hz is not None and not 0 < f.max_hz <= p.prepare.sample_rate / 2:
-            raise fail("featurize.max_hz", f"{float(f.max_hz)} must be in (0, {p.prepare.sample_rate / 2}]")
+        if s.noverlap >= s.nperseg:
+            raise fail("featurize.stft.noverlap", f"{s.noverlap} must be smaller than featurize.stft.nperseg {s.nperseg}")
+        if s.nfft < s.nperseg:
+            raise fail("featurize.stft.nfft", f"{s.nfft} must be at least featurize.stft.nperseg {s.nperseg}")
+        if s.max_hz is not None and not 0 < s.max_hz <= p.prepare.sample_rate / 2:
+            raise fail("featurize.stft.max_hz", f"{float(s.max_hz)} must be in (0, {p.prepare.sample_rate / 2}]")
         try:
             from scipy.signal import get_window
-            get_window(f.window, f.nperseg)
+            get_window(s.window, s.nperseg)
         except ValueError as error:
-            raise fail("featurize.window", f"{f.window!r}: {error}") from None
-        if f.dtype == "float16" and f.representation == "stft" and f.scale != "log":
-            raise fail("featurize.dtype", f"float16 cannot hold {f.scale} values (they underflow to zero; psd loses most "
-                                          f"bins): use featurize.scale log or featurize.dtype float32")
+            raise fail("featurize.stft.window", f"{s.window!r}: {error}") from None
+        if f.dtype == "float16" and f.representation == "stft" and s.scale != "log":
+            raise fail("featurize.dtype", f"float16 cannot hold {s.scale} values (they underflow to zero; psd loses most "
+                                          f"bins): use featurize.stft.scale log or featurize.dtype float32")
     if "train" in rules:
         t, representation = p.train, p.featurize.representation
         if PAIRED.get(t.architecture, representation) != representation or (
@@ -416,7 +444,7 @@ def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
     if "loso" in rules:
         held, fonts = p.loso.held_out, [Path(font).stem for font in p.render.soundfonts]
         if not held or len(set(held)) != len(held):
-            raise fail("loso.held_out", f"needs one or more soundfonts, each once (have {held})")
+            raise fail("loso.held_out", f"needs one or more soundfonts, each once (have {list(held)})")
         for font in held:
             if font not in fonts:
                 raise fail("loso.held_out", f"{font!r} is not one of the render.soundfonts {fonts}")
@@ -433,10 +461,10 @@ def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
     if "frames" in rules:
         m = p.frames
         _harmonics_rule(m.harmonics, "frames.harmonics", source)
-        if m.level_below_midi != sorted(m.level_below_midi, reverse=True):
-            raise fail("frames.level_below_midi", f"{m.level_below_midi} must go down: each level below the last")
+        if list(m.level_below_midi) != sorted(m.level_below_midi, reverse=True):
+            raise fail("frames.level_below_midi", f"{list(m.level_below_midi)} must go down: each level below the last")
         if 0 not in m.context:
-            raise fail("frames.context", f"{m.context} must be whole frame offsets within ±50, including 0")
+            raise fail("frames.context", f"{list(m.context)} must be whole frame offsets within ±50, including 0")
         if m.midi_low >= m.midi_high:
             raise fail("frames.midi_low", f"{float(m.midi_low)} must be below frames.midi_high {float(m.midi_high)}")
         if m.hop % 2 ** len(m.level_below_midi):
@@ -448,15 +476,10 @@ def cross_rules(p, source: str, rules: tuple[str, ...]) -> None:
             raise fail("phrases.midi_low", f"{ph.midi_low} is above phrases.midi_high {ph.midi_high}")
         if ph.note_seconds_min > ph.note_seconds_max:
             raise fail("phrases.note_seconds_min", f"{float(ph.note_seconds_min)} is above phrases.note_seconds_max {float(ph.note_seconds_max)}")
-        if ph.rendered and hasattr(p, "render") and not program_pool(p.render):
+        if ph.rendered and hasattr(p, "render") and not p.render.program_pool:
             raise fail("phrases.rendered", "render.programs less render.excluded_programs leaves no program to render")
         if ph.rendered + ph.synthetic == 0:
             raise fail("phrases.synthetic", "phrases.rendered and phrases.synthetic are both 0: no melodies to train on")
-
-
-def program_pool(render: Render) -> tuple[int, ...]:
-    programs = range(128) if render.programs == "all" else render.programs
-    return tuple(p for p in programs if p not in render.excluded_programs)
 
 
 def read_params(path: str | Path = "params.yaml") -> dict:
@@ -478,208 +501,102 @@ def check_params(params: dict, source: str = "params.yaml") -> None:
     validate(params, source)
 
 
-# ---- what each stage reads ---------------------------------------------------------------------------------------
+# ---- what each stage reads: its section, plus what it borrows ---------------------------------------------------
 
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Augmentation, each kind with its own probability: of the soundfont clips' train split (prepare.augment)
-    and of every synthetic clip (synthesize.augment)."""
-
-    reverb_prob: float = 0.0
-    tilt_prob: float = 0.0
-    tilt_db_per_octave: float = 0.0
-    noise_prob: float = 0.0
-    snr_db_min: float = 40.0
-    snr_db_max: float = 40.0
+class RenderConfig(Render):
+    seed: int = Borrowed("seed")
+    programs: Seq(Midi)  # "all" spelt out
 
 
-@dataclass(frozen=True)
-class RenderConfig:
-    seed: int
-    soundfonts: tuple[str, ...]
-    programs: tuple[int, ...]
-    programs_per_octave: int
-    excluded_programs: tuple[int, ...]
-    midi_low: int
-    midi_high: int
-    detunes_per_note: int
-    detune_cents: float
-    bend_range_semitones: int
-    velocities: tuple[int, ...]
-    note_seconds: float
-    release_seconds: float
-    sample_rate: int
-    notes_per_shard: int
-
-    @property
-    def program_pool(self) -> tuple[int, ...]:
-        return tuple(p for p in self.programs if p not in self.excluded_programs)
+class PrepareConfig(Prepare):
+    seed: int = Borrowed("seed")
+    note_seconds: float = Borrowed("render.note_seconds")
 
 
-@dataclass(frozen=True)
-class PrepareConfig:
-    seed: int
-    note_seconds: float
-    sample_rate: int
-    clip_samples: int
-    segments: tuple[str, ...]
-    silence_db: float
-    gain_min: float
-    gain_max: float
-    missing_fundamental_prob: float
-    split: dict[str, float] = field(default_factory=dict)
-    augment: AugmentConfig = AugmentConfig()
+class Features(Section):
+    sample_rate: int = Borrowed("prepare.sample_rate")
+    dtype: Literal["float16", "float32", "float64"] = Borrowed("featurize.dtype")  # params: 16 or 32; 64 for exact checks
 
 
-@dataclass(frozen=True)
-class FeaturizeConfig:
-    """`stft`: the seed's spectrogram (window … max_hz). `harmonic`: a log-frequency spectrum of the whole clip,
-    `bins_per_semitone` bins from `midi_low` to `midi_high`, sampled at each of `harmonics` times the bin's pitch."""
-
-    sample_rate: int
-    window: str
-    nperseg: int
-    noverlap: int
-    nfft: int
-    scale: str
-    max_hz: float | None
-    dtype: str
-    representation: str = "stft"
-    midi_low: float = 35.0
-    midi_high: float = 108.0
-    bins_per_semitone: int = 5
-    harmonics: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0)
-    floor_db: float = -80.0
+class StftFeatures(Stft, Features):
+    representation: Literal["stft"] = "stft"
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    seed: int
-    architecture: str
-    head: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    dropout: float
-    bin_cents: float
-    blur_cents: float
+class HarmonicFeatures(Harmonic, Features):
+    representation: Literal["harmonic"] = "harmonic"
+
+
+class RawFeatures(Features):
+    """The audio itself, for models that learn their own front end."""
+
+    representation: Literal["raw"] = "raw"
+
+
+FeaturizeConfig = Annotated[Union[StftFeatures, HarmonicFeatures, RawFeatures], Field(discriminator="representation")]
+_FEATURES = TypeAdapter(FeaturizeConfig)
+
+
+class TrainConfig(Train):
+    """The note model's training (`train`), or the tracker's (`tracker` with the output bins of `frames`)."""
+
+    seed: int = Borrowed("seed")
+    architecture: Literal[(*ARCHITECTURES, "tracker")]
     pitch_low_midi: float
     pitch_high_midi: float
-    frontend: str = "fixed"
-    ema_momentum: float = 0.0
     filters: int = 32  # the tracker's convolution width
 
 
-@dataclass(frozen=True)
-class ProbesConfig:
-    seed: int
-    sample_rate: int
-    clip_samples: int
-    gain_min: float
-    gain_max: float
-    midi_low: int
-    midi_high: int
-    detunes_per_semitone: int
-    noises: tuple[str, ...]
-    snr_db: tuple[int, ...]
-    reverb: bool
-    unvoiced_per_kind: int
+class ProbesConfig(Probes):
+    sample_rate: int = Borrowed("prepare.sample_rate")
+    clip_samples: int = Borrowed("prepare.clip_samples")
+    gain_min: float = Borrowed("prepare.gain_min")
+    gain_max: float = Borrowed("prepare.gain_max")
 
 
-@dataclass(frozen=True)
-class SynthesizeConfig:
-    seed: int
-    sample_rate: int
-    clip_samples: int
-    gain_min: float
-    gain_max: float
-    augment: AugmentConfig
-    midi_low: int
-    midi_high: int
-    clips: int
-    unvoiced_fraction: float
-    val_fraction: float
-    clips_per_shard: int
+class SynthesizeConfig(Synthesize):
+    seed: int = Borrowed("seed")
+    sample_rate: int = Borrowed("prepare.sample_rate")
+    clip_samples: int = Borrowed("prepare.clip_samples")
+    gain_min: float = Borrowed("prepare.gain_min")
+    gain_max: float = Borrowed("prepare.gain_max")
+    midi_low: int = Borrowed("render.midi_low")
+    midi_high: int = Borrowed("render.midi_high")
 
 
-@dataclass(frozen=True)
-class LearnStftConfig:
-    seed: int
-    variant: str
-    sample_rate: int
-    slice_samples: int
-    nperseg: int
-    noverlap: int
-    nfft: int
-    dft_points: int
-    examples: int
-    test_examples: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
+class LearnStftConfig(LearnStft):
+    seed: int = Borrowed("seed")
 
 
-@dataclass(frozen=True)
-class PhrasesConfig:
-    """Melodies for the frame-level tracker: FluidSynth phrases (`rendered`, the render section's soundfonts and
-    programs) and synthetic ones (`synthetic`), `seconds` long, labelled every `hop` samples. `seed` is the
-    training seed for `phrases` and probes.seed for `melody_probes` (then only synthetic phrases, no split)."""
+class PhrasesConfig(Phrases):
+    """Melodies for the frame-level tracker: FluidSynth phrases (`rendered`, from `soundfonts` and `programs`) and
+    synthetic ones (`synthetic`), `seconds` long, labelled every `hop` samples. `seed` is the training seed for
+    `phrases` and melody_probes.seed for `melody_probes` (then only synthetic phrases, no split)."""
 
-    seed: int
-    sample_rate: int
-    hop: int
-    seconds: float
-    rendered: int
-    synthetic: int
-    phrases_per_shard: int
-    midi_low: int
-    midi_high: int
-    note_seconds_min: float
-    note_seconds_max: float
-    rest_prob: float
-    legato_prob: float
-    vibrato_prob: float
-    glide_prob: float
-    voice_prob: float
-    split: dict[str, float]
-    augment: AugmentConfig
-    soundfonts: tuple[str, ...] = ()
-    programs: tuple[int, ...] = ()
-    gain_min: float = 0.2
-    gain_max: float = 1.0
-    missing_fundamental_prob: float = 0.0  # training phrases high-passed just above their highest note
+    seed: int = Borrowed("seed")
+    sample_rate: int = Borrowed("prepare.sample_rate")
+    hop: int = Borrowed("frames.hop")
+    gain_min: float = Borrowed("prepare.gain_min")
+    gain_max: float = Borrowed("prepare.gain_max")
+    soundfonts: Seq(str) = ()
+    programs: Seq(int) = ()
 
 
-@dataclass(frozen=True)
-class FramesConfig:
-    """The tracker's input: one multi-resolution analysis of the whole file (a decimation pyramid of `levels`
-    octave-spaced sample rates, the same `window` at each, so low bins get long windows), sampled like the
-    harmonic representation at each bin's harmonics every `hop` samples, in dB below the loudest partial within
-    ±`reference_seconds`, with the frames at `context` offsets stacked as channels."""
-
-    sample_rate: int
-    hop: int
-    window: int
-    level_below_midi: tuple[float, ...]  # bins below the k-th value read level k + 1 (sample rate / 2^(k+1))
-    midi_low: float
-    midi_high: float
-    bins_per_semitone: int
-    harmonics: tuple[float, ...]
-    floor_db: float
-    reference_seconds: float
-    context: tuple[int, ...]
-    train_frame_stride: int
-    dtype: str = "float16"
-    representation: str = "frames"
+class FramesConfig(Frames):
+    sample_rate: int = Borrowed("prepare.sample_rate")
+    dtype: Literal["float16", "float32"] = "float16"
+    representation: Literal["frames"] = "frames"
 
 
-@dataclass(frozen=True)
-class EvaluateTrackerConfig:
-    baseline_phrases: int
+EvaluateTrackerConfig = EvaluateTracker
 
 
-def _augment(section: Augment) -> AugmentConfig:
-    return AugmentConfig(**section.model_dump())
+def _build(config: type[BaseModel], p, section: str | None = None, **values):
+    """`config` from the keys of `section` (a dotted path into `p`), its borrowed keys and `values`."""
+    fields = attrgetter(section)(p).model_dump() if section else {}
+    for name, info in config.model_fields.items():
+        if info.json_schema_extra and name not in values:
+            fields[name] = attrgetter(info.json_schema_extra["from"])(p)
+    return config(**{**fields, **values})
 
 
 def _split(split: dict[str, float]) -> dict[str, float]:
@@ -688,115 +605,85 @@ def _split(split: dict[str, float]) -> dict[str, float]:
 
 def render_config(params: dict, source: str = "params.yaml") -> RenderConfig:
     p = validate(params, source, ("render",))
-    r = p.render
-    return RenderConfig(
-        seed=p.seed, soundfonts=tuple(r.soundfonts), programs=tuple(range(128)) if r.programs == "all" else tuple(r.programs),
-        programs_per_octave=r.programs_per_octave, excluded_programs=tuple(r.excluded_programs), midi_low=r.midi_low,
-        midi_high=r.midi_high, detunes_per_note=r.detunes_per_note, detune_cents=r.detune_cents,
-        bend_range_semitones=r.bend_range_semitones, velocities=tuple(r.velocities), note_seconds=r.note_seconds,
-        release_seconds=r.release_seconds, sample_rate=r.sample_rate, notes_per_shard=r.notes_per_shard)
+    return _build(RenderConfig, p, "render", programs=tuple(range(128)) if p.render.programs == "all" else p.render.programs)
 
 
 def prepare_config(params: dict, source: str = "params.yaml") -> PrepareConfig:
     p = validate(params, source, ("render", "prepare"), ("prepare",))
-    q = p.prepare
-    return PrepareConfig(
-        seed=p.seed, note_seconds=p.render.note_seconds, sample_rate=q.sample_rate, clip_samples=q.clip_samples,
-        segments=tuple(q.segments), silence_db=q.silence_db, gain_min=q.gain_min, gain_max=q.gain_max,
-        missing_fundamental_prob=q.missing_fundamental_prob, split=_split(q.split), augment=_augment(q.augment))
+    return _build(PrepareConfig, p, "prepare", split=_split(p.prepare.split))
 
 
 def featurize_config(params: dict, source: str = "params.yaml") -> FeaturizeConfig:
     p = validate(params, source, ("prepare", "featurize"), ("featurize",))
-    f, h = p.featurize, p.featurize.harmonic
-    return FeaturizeConfig(
-        sample_rate=p.prepare.sample_rate, window=f.window, nperseg=f.nperseg, noverlap=f.noverlap, nfft=f.nfft,
-        scale=f.scale, max_hz=f.max_hz, dtype=f.dtype, representation=f.representation, midi_low=h.midi_low,
-        midi_high=h.midi_high, bins_per_semitone=h.bins_per_semitone, harmonics=tuple(h.harmonics), floor_db=h.floor_db)
+    kind = p.featurize.representation
+    variant = {"stft": StftFeatures, "harmonic": HarmonicFeatures, "raw": RawFeatures}[kind]
+    return _build(variant, p, None if kind == "raw" else f"featurize.{kind}")
+
+
+def featurize_config_from(values: dict) -> FeaturizeConfig:
+    """The featurize config recorded in feature shards and saved models (JSON), back as its representation's type."""
+    return _FEATURES.validate_python(values)
 
 
 def train_config(params: dict, source: str = "params.yaml") -> TrainConfig:
     p = validate(params, source, ("render", "featurize", "train"), ("train",))
-    t, margin = p.train, p.render.detune_cents / 100.0 + 0.5
-    return TrainConfig(
-        seed=p.seed, architecture=t.architecture, head=t.head, epochs=t.epochs, batch_size=t.batch_size,
-        learning_rate=t.learning_rate, dropout=t.dropout, bin_cents=t.bin_cents, blur_cents=t.blur_cents,
-        pitch_low_midi=p.render.midi_low - margin, pitch_high_midi=p.render.midi_high + margin, frontend=t.frontend,
-        ema_momentum=t.ema_momentum)
+    margin = p.render.detune_cents / 100.0 + 0.5
+    return _build(TrainConfig, p, "train", pitch_low_midi=p.render.midi_low - margin,
+                  pitch_high_midi=p.render.midi_high + margin)
 
 
 def probes_config(params: dict, source: str = "params.yaml") -> ProbesConfig:
-    p = validate(params, source, ("prepare", "probes"), ("probes",))
-    s, q = p.probes, p.prepare
-    return ProbesConfig(
-        seed=s.seed, sample_rate=q.sample_rate, clip_samples=q.clip_samples, gain_min=q.gain_min, gain_max=q.gain_max,
-        midi_low=s.midi_low, midi_high=s.midi_high, detunes_per_semitone=s.detunes_per_semitone,
-        noises=tuple(s.noises), snr_db=tuple(s.snr_db), reverb=s.reverb, unvoiced_per_kind=s.unvoiced_per_kind)
+    return _build(ProbesConfig, validate(params, source, ("prepare", "probes"), ("probes",)), "probes")
 
 
 def loso_config(params: dict, held_out: str, source: str = "params.yaml") -> TrainConfig:
     """The training config of a leave-one-soundfont-out run: `train` with `loso.epochs` epochs."""
-    held = params.get("loso", {}).get("held_out", []) if isinstance(params.get("loso"), dict) else []
-    if held_out not in held:
-        raise _fail(source, "loso.held_out", f"{held_out!r} is not listed (have {held})")
+    return loso_configs(params, source, held_out)[held_out]
+
+
+def loso_configs(params: dict, source: str = "params.yaml", only: str | None = None) -> dict[str, TrainConfig]:
+    """{soundfont: its leave-one-soundfont-out training config} for every entry of `loso.held_out` (or `only`)."""
     loso = validate(params, source, ("render", "loso")).loso
-    return dataclasses.replace(train_config(params, source), epochs=loso.epochs)
-
-
-def loso_configs(params: dict, source: str = "params.yaml") -> dict[str, TrainConfig]:
-    """{soundfont: its leave-one-soundfont-out training config} for every entry of `loso.held_out`."""
-    return {font: loso_config(params, font, source) for font in validate(params, source, ("render", "loso")).loso.held_out}
+    if only is not None and only not in loso.held_out:
+        raise _fail(source, "loso.held_out", f"{only!r} is not listed (have {list(loso.held_out)})")
+    config = train_config(params, source).model_copy(update={"epochs": loso.epochs})
+    return {font: config for font in loso.held_out if only in (None, font)}
 
 
 def synthesize_config(params: dict, source: str = "params.yaml") -> SynthesizeConfig:
     p = validate(params, source, ("render", "prepare", "synthesize"), ("synthesize",))
-    s, q = p.synthesize, p.prepare
-    return SynthesizeConfig(
-        seed=p.seed, sample_rate=q.sample_rate, clip_samples=q.clip_samples, gain_min=q.gain_min, gain_max=q.gain_max,
-        augment=_augment(s.augment), midi_low=p.render.midi_low, midi_high=p.render.midi_high, clips=s.clips,
-        unvoiced_fraction=s.unvoiced_fraction, val_fraction=s.val_fraction, clips_per_shard=s.clips_per_shard)
+    return _build(SynthesizeConfig, p, "synthesize")
 
 
 def learn_stft_config(params: dict, source: str = "params.yaml") -> LearnStftConfig:
-    p = validate(params, source, ("learn_stft",))
-    return LearnStftConfig(seed=p.seed, **p.learn_stft.model_dump())
+    return _build(LearnStftConfig, validate(params, source, ("learn_stft",)), "learn_stft")
 
 
 def frames_config(params: dict, source: str = "params.yaml") -> FramesConfig:
-    p = validate(params, source, ("prepare", "frames"), ("frames",))
-    m = p.frames.model_dump()
-    return FramesConfig(**{**m, "sample_rate": p.prepare.sample_rate, "level_below_midi": tuple(m["level_below_midi"]),
-                           "harmonics": tuple(m["harmonics"]), "context": tuple(m["context"])})
+    return _build(FramesConfig, validate(params, source, ("prepare", "frames"), ("frames",)), "frames")
 
 
 def phrases_config(params: dict, source: str = "params.yaml", section: str = "phrases") -> PhrasesConfig:
-    """The `phrases` section, or `melody_probes` (its own seed and counts, the rest from `phrases`)."""
-    p = validate(params, source, ("render", "prepare", "frames", "phrases") if section == "phrases" else
-                 ("prepare", "frames", "phrases", "melody_probes"), ("render", "phrases") if section == "phrases" else
-                 ("phrases", "melody_probes"))
-    s, q = p.phrases, p.prepare
-    config = PhrasesConfig(
-        **{**s.model_dump(exclude={"split", "augment"}), "seed": p.seed, "sample_rate": q.sample_rate, "hop": p.frames.hop,
-           "split": _split(s.split), "augment": _augment(s.augment), "gain_min": q.gain_min, "gain_max": q.gain_max},
-        soundfonts=tuple(p.render.soundfonts) if section == "phrases" else (),  # the probes are synthetic only
-        programs=program_pool(p.render) if section == "phrases" else ())
-    if section == "melody_probes":
-        m = p.melody_probes
-        config = dataclasses.replace(config, seed=m.seed, rendered=0, synthetic=m.phrases, seconds=m.seconds,
-                                     augment=_augment(m.augment), missing_fundamental_prob=0.0)
-    return config
+    """The `phrases` section, or `melody_probes` (its own seed and counts, the rest from `phrases`; synthetic only,
+    never high-passed)."""
+    if section == "phrases":
+        p = validate(params, source, ("render", "prepare", "frames", "phrases"), ("render", "phrases"))
+        return _build(PhrasesConfig, p, "phrases", split=_split(p.phrases.split), soundfonts=p.render.soundfonts,
+                      programs=p.render.program_pool)
+    p = validate(params, source, ("prepare", "frames", "phrases", "melody_probes"), ("phrases", "melody_probes"))
+    m = p.melody_probes
+    return _build(PhrasesConfig, p, "phrases", split=_split(p.phrases.split), seed=m.seed, rendered=0,
+                  synthetic=m.phrases, seconds=m.seconds, augment=m.augment, missing_fundamental_prob=0.0)
 
 
 def tracker_config(params: dict, source: str = "params.yaml") -> TrainConfig:
-    """The frame model's training: `tracker` (epochs, batch, rate, dropout, blur, moving average) with the
+    """The frame model's training: `tracker` (epochs, batch, rate, dropout, blur, moving average, width) with the
     output bins of `frames`."""
     p = validate(params, source, ("frames", "tracker"), ("frames",))
-    t, m = p.tracker, p.frames
-    return TrainConfig(
-        seed=p.seed, architecture="tracker", head="bins", epochs=t.epochs, batch_size=t.batch_size,
-        learning_rate=t.learning_rate, dropout=t.dropout, bin_cents=100.0 / m.bins_per_semitone, blur_cents=t.blur_cents,
-        pitch_low_midi=m.midi_low, pitch_high_midi=m.midi_high, ema_momentum=t.ema_momentum, filters=t.filters)
+    m = p.frames
+    return _build(TrainConfig, p, "tracker", architecture="tracker", head="bins", bin_cents=100.0 / m.bins_per_semitone,
+                  pitch_low_midi=m.midi_low, pitch_high_midi=m.midi_high)
 
 
 def evaluate_tracker_config(params: dict, source: str = "params.yaml") -> EvaluateTrackerConfig:
-    return EvaluateTrackerConfig(**validate(params, source, ("evaluate_tracker",)).evaluate_tracker.model_dump())
+    return validate(params, source, ("evaluate_tracker",)).evaluate_tracker

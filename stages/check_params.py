@@ -1,6 +1,6 @@
 """DVC stage `check_params`: all of params.yaml as the stages read it, and no key that nothing reads.
 
-Stages depend on the exact keys they read, so a misspelt key (`featurize.max_Hz`) would rerun nothing and be
+Stages depend on the exact keys they read, so a misspelt key (`featurize.stft.max_Hz`) would rerun nothing and be
 ignored; this stage depends on the whole file, so any edit runs it and such a key stops `dvc repro` by name.
 Every other stage depends on its output, whose bytes never change while the params are valid: so `dvc repro
 STAGE` runs this check first too, and a bad key stops it before DVC removes any stage's outputs."""

@@ -95,7 +95,7 @@ def tracker_dir(tmp_path_factory, default_params):
     model = build("tracker", (bins, channels), "bins", bins, 0.2, 0.05, 0.1, bins_per_semitone=frames.bins_per_semitone,
                   filters=8)
     codec = PitchCodec("bins", frames.midi_low, frames.midi_high, 100.0 / frames.bins_per_semitone, 25.0)
-    meta = {"codec": codec.to_json(), "featurize": json.loads(json.dumps(frames.__dict__)), "architecture": "tracker",
+    meta = {"codec": codec.to_json(), "featurize": json.loads(json.dumps(frames.model_dump())), "architecture": "tracker",
             "input_shape": [bins, channels], "clip_samples": 0, "decoder": {"method": "weighted", "threshold": 0.5}}
     folder = tmp_path_factory.mktemp("tracker")
     save_pitch_model(model, meta, folder)

@@ -1,12 +1,15 @@
 """Bad params are reported by key before any work starts, and nothing already written is lost."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from pitchpipe.config import ParamsError, check_params, featurize_config, prepare_config, read_params, render_config, train_config
+from pitchpipe.config import (ParamsError, check_params, featurize_config, featurize_config_from, prepare_config, read_params,
+                              render_config, train_config)
 from pitchpipe.data.prepare import assign_splits
 
 from conftest import ROOT, write_params
@@ -42,17 +45,18 @@ def test_split_that_leaves_a_split_empty_is_refused(default_params):
     ("prepare", "split", {"train": 1.0, "val": 0.0, "test": 0.0}, r"prepare\.split\.train"),
     ("prepare", "segments", ["attack", "middle"], r"prepare\.segments\[1\]: 'middle' is not one of"),
     ("prepare", "gain_min", 1.5, r"prepare\.gain_min: 1.5 is out of range"),
-    ("featurize", "noverlap", 256, r"featurize\.noverlap: 256 must be smaller than featurize\.nperseg"),
-    ("featurize", "scale", "dB", r"featurize\.scale: 'dB' is not one of"),
-    ("featurize", "window", "nosuchwindow", r"featurize\.window"),
-    ("featurize", "max_hz", 9000, r"featurize\.max_hz"),
+    ("featurize.stft", "noverlap", 256, r"featurize\.stft\.noverlap: 256 must be smaller than featurize\.stft\.nperseg"),
+    ("featurize.stft", "scale", "dB", r"featurize\.stft\.scale: 'dB' is not one of"),
+    ("featurize.stft", "window", "nosuchwindow", r"featurize\.stft\.window"),
+    ("featurize.stft", "max_hz", 9000, r"featurize\.stft\.max_hz"),
     ("train", "head", "midi", r"train\.head: 'midi' is not one of"),
     ("train", "epochs", 0, r"train\.epochs: 0 is out of range"),
 ])
 def test_later_stage_params_errors_name_the_key(default_params, section, key, value, message):
     params = yaml.safe_load(yaml.safe_dump(default_params))
-    params[section][key] = value
-    loader = {"prepare": prepare_config, "featurize": featurize_config, "train": train_config}[section]
+    name, _, sub = section.partition(".")
+    (params[name][sub] if sub else params[name])[key] = value
+    loader = {"prepare": prepare_config, "featurize": featurize_config, "train": train_config}[name]
     with pytest.raises(ParamsError, match=message):
         loader(params)
 
@@ -97,7 +101,8 @@ def test_own_errors_are_one_line_and_others_keep_their_traceback(raised, status,
 
 
 @pytest.mark.parametrize("where,key,value,message", [
-    (("featurize",), "max_Hz", 4000, r"featurize\.max_Hz: unknown key \(did you mean 'max_hz'\?\)"),
+    (("featurize", "stft"), "max_Hz", 4000, r"featurize\.stft\.max_Hz: unknown key \(did you mean 'max_hz'\?\)"),
+    (("featurize",), "nfft", 1024, r"featurize\.nfft: unknown key \(known: dtype, harmonic, representation, stft\)"),
     (("prepare", "augment"), "noise_prb", 0.5, r"prepare\.augment\.noise_prb: unknown key \(did you mean 'noise_prob'\?\)"),
     (("synthesize", "augment"), "reverb_prb", 0.5, r"synthesize\.augment\.reverb_prb: unknown key \(did you mean 'reverb_prob'\?\)"),
     (("featurize", "harmonic"), "bins_per_octave", 60, r"featurize\.harmonic\.bins_per_octave: unknown key"),
@@ -117,7 +122,8 @@ def test_unknown_keys_are_refused_by_name(default_params, where, key, value, mes
 @pytest.mark.parametrize("scale", ["magnitude", "psd"])
 def test_float16_is_refused_where_it_loses_the_values(default_params, scale):
     params = yaml.safe_load(yaml.safe_dump(default_params))
-    params["featurize"].update(representation="stft", scale=scale, dtype="float16")
+    params["featurize"].update(representation="stft", dtype="float16")
+    params["featurize"]["stft"]["scale"] = scale
     with pytest.raises(ParamsError, match=rf"featurize\.dtype: float16 cannot hold {scale} values"):
         featurize_config(params)
     params["featurize"]["dtype"] = "float32"
@@ -151,3 +157,19 @@ def test_architectures_need_their_representation(default_params, architecture, r
     params["train"]["frontend"] = "fixed"
     params["featurize"]["representation"] = {"frontend": "raw", "compact": "stft", "harmonic": "harmonic"}[architecture]
     assert train_config(params).architecture == architecture
+
+
+@pytest.mark.parametrize("representation,own,foreign", [("stft", "nfft", "harmonics"), ("harmonic", "harmonics", "nfft"),
+                                                        ("raw", "sample_rate", "floor_db")])
+def test_each_representation_carries_only_its_own_fields(default_params, representation, own, foreign):
+    """The featurize config is a discriminated union: what a shard or a saved model records (JSON) comes back as the
+    same representation, and a field of another one is refused."""
+    params = yaml.safe_load(yaml.safe_dump(default_params))
+    params["featurize"].update(representation=representation, dtype="float32")
+    config = featurize_config(params)
+    assert config.representation == representation and own in type(config).model_fields
+    assert foreign not in type(config).model_fields
+    recorded = json.loads(json.dumps(config.model_dump()))
+    assert featurize_config_from(recorded) == config
+    with pytest.raises(ValidationError, match=foreign):
+        featurize_config_from({**recorded, foreign: 1})

@@ -1,7 +1,5 @@
 """The companion experiment: the analytic kernel is what scipy computes, and one linear layer learns it."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import yaml
@@ -15,7 +13,7 @@ def small(default_params, **changes):
     config = learn_stft_config(default_params)
     values = dict(slice_samples=128, nperseg=32, noverlap=24, nfft=32, dft_points=16, examples=800, test_examples=50, batch_size=8,
                   epochs=6)
-    return dataclasses.replace(config, **{**values, **changes})
+    return config.model_copy(update={**values, **changes})
 
 
 @pytest.mark.parametrize("variant", ["stft", "dft"])
@@ -34,10 +32,10 @@ def test_the_analytic_kernel_is_what_scipy_and_numpy_compute(default_params, var
 def test_the_posts_shapes(default_params):
     """2,048 samples, Hann 256, FFT 256 and hop 56 give the post's 33 × 129 outputs and 2,048 × 8,514 weights;
     its 128-point DFT has 65,536."""
-    stft = Transform(dataclasses.replace(learn_stft_config(default_params), slice_samples=2048, nperseg=256,
-                                         noverlap=200, nfft=256))
+    stft = Transform(learn_stft_config(default_params).model_copy(update=dict(slice_samples=2048, nperseg=256,
+                                                                                     noverlap=200, nfft=256)))
     assert (stft.frames, stft.bins, stft.n_inputs, stft.n_outputs) == (33, 129, 2048, 8514)
-    dft = Transform(dataclasses.replace(stft.config, variant="dft", dft_points=128))
+    dft = Transform(stft.config.model_copy(update=dict(variant="dft", dft_points=128)))
     assert dft.n_inputs * dft.n_outputs == 65536
 
 

@@ -91,18 +91,18 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     write_params(params, project / "params.yaml")
     assert sorted(ran_stages(run_cmd(["dvc", "repro"], project).stdout)) == sorted(
         ["check_params", "train", "evaluate", "loso", "report", "headline"])
-    params["featurize"]["max_Hz"] = 4000  # a misspelt key: no stage reads it, and it must not pass unnoticed
+    params["featurize"]["stft"]["max_Hz"] = 4000  # a misspelt key: no stage reads it, and it must not pass unnoticed
     write_params(params, project / "params.yaml")
     failed = run_cmd(["dvc", "repro"], project, check=False)
     assert failed.returncode != 0
-    assert "params.yaml: featurize.max_Hz: unknown key (did you mean 'max_hz'?)" in failed.stdout + failed.stderr
+    assert "params.yaml: featurize.stft.max_Hz: unknown key (did you mean 'max_hz'?)" in failed.stdout + failed.stderr
     assert ran_stages(failed.stdout) == ["check_params"]
     features = {path: path.read_bytes() for path in sorted((project / "data/features").rglob("*.parquet"))}
     targeted = run_cmd(["dvc", "repro", "featurize"], project, check=False)  # one stage named: the check runs first
-    assert targeted.returncode != 0 and "featurize.max_Hz: unknown key" in targeted.stdout + targeted.stderr
+    assert targeted.returncode != 0 and "featurize.stft.max_Hz: unknown key" in targeted.stdout + targeted.stderr
     assert ran_stages(targeted.stdout) == ["check_params"]
     assert {path: path.read_bytes() for path in sorted((project / "data/features").rglob("*.parquet"))} == features
-    del params["featurize"]["max_Hz"]
+    del params["featurize"]["stft"]["max_Hz"]
     write_params(params, project / "params.yaml")
     shown = run_cmd(["dvc", "metrics", "show", "--json"], project)
     assert "rpa50" in shown.stdout

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from pitchpipe.config import FeaturizeConfig
+from pitchpipe.config import StftFeatures
 from pitchpipe.sound.spectrogram import frequencies, spectrogram
 
 
@@ -10,7 +10,7 @@ def config(**overrides):
     values = dict(sample_rate=16000, window="hann", nperseg=256, noverlap=200, nfft=1024, scale="magnitude",
                   max_hz=None, dtype="float32")
     values.update(overrides)
-    return FeaturizeConfig(**values)
+    return StftFeatures(**values)
 
 
 @pytest.mark.parametrize("scale", ["magnitude", "psd"])

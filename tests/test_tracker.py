@@ -143,12 +143,10 @@ def test_synthetic_phrases_are_heard_at_their_labels_up_high(default_params):
 def test_training_phrases_lose_every_fundamental_but_keep_their_partials(default_params):
     """`phrases.missing_fundamental_prob`: a phrase high-passed above its highest note loses that note's
     fundamental (30 dB or more) and keeps its second partial; a tone that is nearly all fundamental is left alone."""
-    import dataclasses
-
     from pitchpipe.data.phrases import without_fundamentals
     from pitchpipe.seeding import rng
 
-    config = dataclasses.replace(phrases_config(default_params), missing_fundamental_prob=1.0)
+    config = phrases_config(default_params).model_copy(update={"missing_fundamental_prob": 1.0})
     t = np.arange(RATE) / RATE
     f0 = np.full(100, 300.0)
 
@@ -162,7 +160,7 @@ def test_training_phrases_lose_every_fundamental_but_keep_their_partials(default
     assert abs(level(tone, 600) - level(out, 600)) < 1 and abs(level(tone, 900) - level(out, 900)) < 0.5
     sine = np.sin(2 * np.pi * 300 * t) + 0.01 * np.sin(2 * np.pi * 600 * t)
     assert without_fundamentals(sine, f0, config, rng(1, "test")) is sine
-    unchanged = dataclasses.replace(config, missing_fundamental_prob=0.0)
+    unchanged = config.model_copy(update={"missing_fundamental_prob": 0.0})
     assert without_fundamentals(tone, f0, unchanged, rng(1, "test")) is tone
 
 

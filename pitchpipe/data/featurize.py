@@ -26,7 +26,7 @@ def featurize_table(clips: pa.Table, config: FeaturizeConfig) -> pa.Table:
     column = array_column(values) if len(values) else pa.array([], pa.list_(pa.from_numpy_dtype(values.dtype), len(bin_hz) * second))
     table = labels.append_column(pa.field(FEATURE_COLUMN, column.type), column)
     schema = with_shape(table.schema, FEATURE_COLUMN, (len(bin_hz), second))
-    metadata = {**schema.metadata, b"featurize": json.dumps(config.__dict__, sort_keys=True).encode(),
+    metadata = {**schema.metadata, b"featurize": json.dumps(config.model_dump(), sort_keys=True).encode(),
                 b"max_bin_hz": str(float(bin_hz[-1])).encode(),
                 b"clip_samples": str(audio.shape[1]).encode()}
     return table.replace_schema_metadata(metadata)

@@ -61,7 +61,7 @@ def frame_table(phrases: pa.Table, config: FramesConfig, seed: int, split: str) 
                       FEATURE_COLUMN: array_column(stacked) if len(stacked) else
                       pa.array([], pa.list_(pa.from_numpy_dtype(np.dtype(config.dtype)), int(np.prod(shape))))})
     schema = with_shape(table.schema, FEATURE_COLUMN, shape)
-    return table.replace_schema_metadata({**schema.metadata, b"featurize": json.dumps(config.__dict__).encode()})
+    return table.replace_schema_metadata({**schema.metadata, b"featurize": json.dumps(config.model_dump()).encode()})
 
 
 def _frames_task(config: FramesConfig, seed: int, out_dir: Path, task: tuple[str, Path]) -> int:

@@ -15,11 +15,13 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from pitchpipe.config import HarmonicFeatures
 from pitchpipe.sound.audio import resample, to_mono
 from pitchpipe.model.saved_model import PitchModel, load_pitch_model
 from pitchpipe.sound.spectrogram import features, harmonic_spectrum
@@ -30,6 +32,7 @@ MODEL_ENV = "PITCHPIPE_MODEL"
 HOP_SECONDS = 0.1  # the note model's default; the tracker reports every frame (10 ms)
 BATCH_WINDOWS = 256  # windows per network call, gathered across files: bounds memory, amortises the call
 PLOT_COLUMNS = 2000  # at most this many spectrum columns per file behind a plotted pitch track
+PLOT_GRID = SimpleNamespace(midi_low=35.0, midi_high=108.0, bins_per_semitone=5, floor_db=-80.0)  # B1-C8, 20 cents
 
 
 @dataclass
@@ -71,7 +74,10 @@ class Tracker:
     def __init__(self, model: PitchModel, options: TrackOptions):
         self.model, self.options = model, options
         self.hop = max(1, round((options.hop_seconds or HOP_SECONDS) * model.sample_rate))
-        self.plot_config = dataclasses.replace(model.featurize, representation="harmonic", harmonics=(1.0,))
+        grid = model.featurize if model.featurize.representation == "harmonic" else PLOT_GRID  # the --plot spectrum's bins
+        self.plot_config = HarmonicFeatures(sample_rate=model.sample_rate, dtype=model.featurize.dtype, midi_low=grid.midi_low,
+                                            midi_high=grid.midi_high, bins_per_semitone=grid.bins_per_semitone,
+                                            harmonics=(1.0,), floor_db=grid.floor_db)
 
     def estimate_windows(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Hz, confidence, voiced) of each window, within the options' frequency range."""

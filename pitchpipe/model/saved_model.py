@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from pitchpipe.config import FeaturizeConfig
+from pitchpipe.config import featurize_config_from
 from pitchpipe.model.heads import PitchBins, decode_regression, encode_regression
 from pitchpipe.sound.notes import hz_to_midi
 from pitchpipe.model.runtime import load_numpy_network
@@ -63,7 +63,7 @@ class PitchModel:
 
     def __init__(self, network: Callable[[np.ndarray], np.ndarray], meta: dict, runtime: str):
         self.network, self.meta, self.runtime = network, meta, runtime
-        self.featurize = FeaturizeConfig(**meta["featurize"])
+        self.featurize = featurize_config_from(meta["featurize"])
         self.codec = PitchCodec(**meta["codec"])
         self.clip_samples = int(meta["clip_samples"])
         self.sample_rate = self.featurize.sample_rate

@@ -26,8 +26,7 @@ DECODE_MARGIN_FRAMES = 100  # the Viterbi path of a chunk is decided with 1 s of
 
 
 def frames_config_from(meta: dict) -> FramesConfig:
-    fields = {key: tuple(value) if isinstance(value, list) else value for key, value in meta["featurize"].items()}
-    return FramesConfig(**fields)
+    return FramesConfig(**meta["featurize"])
 
 
 @dataclass

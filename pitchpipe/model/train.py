@@ -8,7 +8,6 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -192,7 +191,7 @@ def train(config: TrainConfig, features_dir: str | Path, models_dir: str | Path,
 
     # Everything but the epoch count, and the data: raising `epochs` continues from the last checkpoint, exactly
     # as an interrupted run does (shuffles are keyed by epoch; the optimizer and random state are in the checkpoint).
-    fingerprint = json.dumps({**{k: v for k, v in asdict(config).items() if k != "epochs"}, "exclude": exclude,
+    fingerprint = json.dumps({**{k: v for k, v in config.model_dump().items() if k != "epochs"}, "exclude": exclude,
                               "data": data_identity(features_dir / "train", features_dir / "val")}, sort_keys=True)
     checkpoint, state_file = checkpoint_dir / "checkpoint.keras", checkpoint_dir / "state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
