@@ -1,0 +1,66 @@
+"""The exported tracker (exported/tracker.onnx) on onnxruntime against today's numpy runtime, one CPU core: seconds
+per minute of audio for the network alone (the frames analysed once, then run through each), and load times.
+
+    .venv/bin/python benchmarks/onnx_runtime.py [--model tracker] [--onnx exported/tracker.onnx] [--seconds 60]
+
+Issue 23 asks that inference on the ONNX model be no slower than the numpy runtime on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = "1"  # one core, as the target is stated
+
+import numpy as np
+
+
+def best_of(runs: int, work) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tracker")
+    parser.add_argument("--onnx", default="exported/tracker.onnx")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    from pitchpipe.model.onnx_export import load_onnx_network
+    from pitchpipe.model.runtime import load_numpy_network
+    from pitchpipe.model.tracking import load_tracker
+    from pitchpipe.sound.frames import model_input
+
+    tracker = load_tracker(args.model)
+    rate = tracker.frames.sample_rate
+    t = np.arange(int(args.seconds * rate)) / rate
+    f0 = 220.0 * 2.0 ** (np.floor(t * 2) % 12 / 12)  # a chromatic scale, a note every 0.5 s
+    audio = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / rate) / k for k in range(1, 6)).astype(np.float32) * 0.2
+    inputs = model_input(audio, tracker.frames).astype(np.float32)
+
+    start = time.perf_counter()
+    numpy_network = load_numpy_network(os.path.join(args.model, "model.keras"))
+    numpy_load = time.perf_counter() - start
+    start = time.perf_counter()
+    onnx_network = load_onnx_network(args.onnx, threads=1)
+    onnx_load = time.perf_counter() - start
+    chunks = np.array_split(inputs, max(1, len(inputs) // 2000))  # the tracker's 20 s chunks
+    numpy_seconds = best_of(3, lambda: [numpy_network(c) for c in chunks])
+    onnx_seconds = best_of(3, lambda: [onnx_network(c) for c in chunks])
+    largest = max(float(np.abs(numpy_network(c) - onnx_network(c)).max()) for c in chunks)
+    per_minute = 60.0 / args.seconds
+    print(f"{len(inputs)} frames ({args.seconds:g} s of audio), one core")
+    print(f"numpy runtime: {numpy_seconds * per_minute:.3f} s per minute of audio, loads in {numpy_load:.3f} s")
+    print(f"onnxruntime:   {onnx_seconds * per_minute:.3f} s per minute of audio, loads in {onnx_load:.3f} s")
+    print(f"onnxruntime / numpy time: {onnx_seconds / numpy_seconds:.2f}; largest output difference {largest:.2e}")
+
+
+if __name__ == "__main__":
+    main()
