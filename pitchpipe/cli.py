@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                                               "window's centre (a note model).")
     predict.add_argument("inputs", nargs="+", help="files, folders (with --recursive) or glob patterns")
     predict.add_argument("--model", type=Path, default=None,
-                         help="folder with model.keras and model.json: a tracker or a note model (default: "
+                         help="folder with model.onnx and model.json: a tracker or a note model (default: "
                               f"${MODEL_ENV}, else ./tracker, else ./models)")
     predict.add_argument("--hop", type=float, default=None,
                          help="seconds between rows (default: every 10 ms frame of the tracker; a note model's "
@@ -86,9 +86,6 @@ def main(argv: list[str] | None = None) -> int:
 def run_predict(parser: argparse.ArgumentParser, args) -> int:
     from pitchpipe.inference.predict import TrackOptions, model_dir
     from pitchpipe.inference.predict_cli import predict_command
-    from pitchpipe.quiet import quiet_tensorflow
-
-    quiet_tensorflow()  # a model the numpy runtime cannot run loads through Keras
 
     try:
         options = TrackOptions(args.hop, args.fmin, args.fmax, args.smooth, with_spectrum=args.plot)

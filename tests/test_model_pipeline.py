@@ -36,7 +36,7 @@ def trained_project(tmp_path_factory, default_params):
     assert sorted(ran_stages(result.stdout)) == sorted(["check_params", "render", "prepare", "synthesize", "featurize", "probes", "train",
                                                         "evaluate", "loso", "learn_stft", "report", "phrases",
                                                         "melody_probes", "featurize_frames", "train_tracker",
-                                                        "export", "evaluate_tracker", "headline"])
+                                                        "evaluate_tracker", "headline"])
     return project, params
 
 
@@ -44,7 +44,8 @@ def test_whole_dag_outputs_and_incremental_training_change(trained_project):
     project, params = trained_project
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert set(metrics) == {"test", "probes"}
-    assert sorted(p.name for p in (project / "exported").iterdir()) == ["tracker.json", "tracker.onnx"]
+    for folder in ("models", "tracker"):
+        assert sorted(p.name for p in (project / folder).iterdir()) == ["model.json", "model.keras", "model.onnx"]
     for name in ("model", "yin", "fft_peak"):
         assert {"mae_hz", "median_abs_cents", "rpa_50c", "rpa_10c", "octave_error_rate", "count"} <= set(metrics["test"][name])
         assert metrics["test"][name]["count"] == metrics["test"]["model"]["count"] > 0

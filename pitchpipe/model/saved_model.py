@@ -1,4 +1,5 @@
-"""The saved-model format: the Keras file, its JSON description, the output codec, and loading it to serve."""
+"""The saved-model format: the Keras file, the same network as ONNX, its JSON description, the output codec, and
+loading it to serve (onnxruntime: no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import numpy as np
 from pitchpipe.config import featurize_config_from
 from pitchpipe.model.heads import PitchBins, decode_regression, encode_regression
 from pitchpipe.sound.notes import hz_to_midi
-from pitchpipe.model.runtime import load_numpy_network
+from pitchpipe.model.onnx_model import load_onnx_network, write_onnx
 from pitchpipe.sound.spectrogram import features
 
 MODEL_FILE = "model.keras"
+ONNX_FILE = "model.onnx"
 META_FILE = "model.json"
 VOICING_THRESHOLD = 0.5  # a bins-head peak activation below this says "no pitch here"
 
@@ -59,10 +61,10 @@ class PitchCodec:
 
 class PitchModel:
     """A saved model with what it needs around it: the features it was trained on and its output decoding.
-    `network` maps a float32 batch of features to outputs (the numpy runtime or Keras)."""
+    `network` maps a float32 batch of features to outputs."""
 
-    def __init__(self, network: Callable[[np.ndarray], np.ndarray], meta: dict, runtime: str):
-        self.network, self.meta, self.runtime = network, meta, runtime
+    def __init__(self, network: Callable[[np.ndarray], np.ndarray], meta: dict):
+        self.network, self.meta = network, meta
         self.featurize = featurize_config_from(meta["featurize"])
         self.codec = PitchCodec(**meta["codec"])
         self.clip_samples = int(meta["clip_samples"])
@@ -81,27 +83,24 @@ class PitchModel:
 
 
 def save_pitch_model(model, meta: dict, model_dir: str | Path) -> None:
+    """The Keras model (to train on), the same network as ONNX (to serve) and `meta` (what turns audio into its
+    inputs and its outputs into pitch)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model.save(model_dir / MODEL_FILE)
+    write_onnx(model_dir / MODEL_FILE, tuple(model.input_shape[1:]), model_dir / ONNX_FILE)
     (model_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
-def load_pitch_model(model_dir: str | Path, runtime: str = "auto") -> PitchModel:
-    """The model in `model_dir`, served by the numpy runtime (`pitchpipe.model.runtime`: no TensorFlow start-up) when it
-    runs every layer, else by Keras; `runtime` "numpy" or "keras" insists on one."""
+def load_meta(model_dir: str | Path, what: str = "model", stage: str = "train") -> dict:
+    """`model_dir`'s metadata, once its ONNX network and metadata are both there."""
     model_dir = Path(model_dir)
-    for name in (MODEL_FILE, META_FILE):
+    for name in (ONNX_FILE, META_FILE):
         if not (model_dir / name).is_file():
-            raise FileNotFoundError(f"{model_dir / name}: no trained model here (run `dvc repro train` or `dvc pull`)")
-    meta = json.loads((model_dir / META_FILE).read_text())
-    if runtime in ("auto", "numpy"):
-        try:
-            return PitchModel(load_numpy_network(model_dir / MODEL_FILE), meta, "numpy")
-        except NotImplementedError as why:
-            if runtime == "numpy":
-                raise ValueError(f"{model_dir / MODEL_FILE}: the numpy runtime cannot run it ({why})") from None
-    import keras
+            raise FileNotFoundError(f"{model_dir / name}: no trained {what} here (run `dvc repro {stage}` or `dvc pull`)")
+    return json.loads((model_dir / META_FILE).read_text())
 
-    model = keras.saving.load_model(model_dir / MODEL_FILE)
-    return PitchModel(lambda inputs: model.predict(inputs, batch_size=256, verbose=0), meta, "keras")
+
+def load_pitch_model(model_dir: str | Path) -> PitchModel:
+    """The note model saved in `model_dir`, its ONNX network run by onnxruntime."""
+    return PitchModel(load_onnx_network(Path(model_dir) / ONNX_FILE), load_meta(model_dir))

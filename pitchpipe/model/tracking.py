@@ -18,9 +18,9 @@ from pitchpipe.config import FramesConfig
 from pitchpipe.sound.decode import Decoder, decode
 from pitchpipe.sound.frames import FrameAnalysis, context_margin, frame_count, with_context
 from pitchpipe.sound.notes import midi_to_hz
-from pitchpipe.model.runtime import load_numpy_network
+from pitchpipe.model.onnx_model import load_onnx_network
+from pitchpipe.model.saved_model import META_FILE, ONNX_FILE, load_meta
 
-MODEL_FILE, META_FILE = "model.keras", "model.json"
 CHUNK_FRAMES = 2000  # 20 s at 10 ms
 DECODE_MARGIN_FRAMES = 100  # the Viterbi path of a chunk is decided with 1 s of frames beyond each side
 
@@ -122,8 +122,6 @@ def is_tracker(model_dir: str | Path) -> bool:
 
 
 def load_tracker(model_dir: str | Path) -> TrackerModel:
-    model_dir = Path(model_dir)
-    for name in (MODEL_FILE, META_FILE):
-        if not (model_dir / name).is_file():
-            raise FileNotFoundError(f"{model_dir / name}: no trained tracker here (run `dvc repro train_tracker` or `dvc pull`)")
-    return TrackerModel(load_numpy_network(model_dir / MODEL_FILE), json.loads((model_dir / META_FILE).read_text()))
+    """The tracker saved in `model_dir`, its ONNX network run by onnxruntime."""
+    meta = load_meta(model_dir, "tracker", "train_tracker")
+    return TrackerModel(load_onnx_network(Path(model_dir) / ONNX_FILE), meta)
