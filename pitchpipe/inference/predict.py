@@ -29,6 +29,7 @@ from pitchpipe.sound.streaming import AudioError, AudioInfo, resampled_blocks, s
 from pitchpipe.model.tracking import FrameTrack, TrackerModel, is_tracker, load_tracker
 
 MODEL_ENV = "PITCHPIPE_MODEL"
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "bundled"  # the tracker a wheel carries (scripts/wheel)
 HOP_SECONDS = 0.1  # the note model's default; the tracker reports every frame (10 ms)
 BATCH_WINDOWS = 256  # windows per network call, gathered across files: bounds memory, amortises the call
 PLOT_COLUMNS = 2000  # at most this many spectrum columns per file behind a plotted pitch track
@@ -187,8 +188,8 @@ def file_source(info: AudioInfo, sample_rate: int):
 def model_dir(explicit: str | Path | None = None, start: Path | None = None) -> Path:
     """The model to use: the one named, else $PITCHPIPE_MODEL, else the repository's own (the nearest folder at
     or above `start`, default the current one, that holds a dvc.yaml): its tracker/ (the `train_tracker` stage's
-    output), else its models/ (the note model). Outside a repository with neither given: ./tracker, which then
-    fails with a message that says how to name one."""
+    output), else its models/ (the note model). Outside a repository with neither given: the tracker an installed
+    wheel carries (`scripts/wheel`), else ./tracker, which then fails with a message that says how to name one."""
     if explicit is not None:
         return Path(explicit)
     if os.environ.get(MODEL_ENV):
@@ -198,7 +199,7 @@ def model_dir(explicit: str | Path | None = None, start: Path | None = None) -> 
         if (folder / "dvc.yaml").is_file():
             tracker, models = folder / "tracker", folder / "models"
             return tracker if (tracker / "model.json").is_file() or not (models / "model.json").is_file() else models
-    return Path("tracker")
+    return BUNDLED_MODEL if (BUNDLED_MODEL / "model.json").is_file() else Path("tracker")
 
 
 @lru_cache(maxsize=4)
