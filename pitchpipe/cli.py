@@ -3,6 +3,7 @@
     pitchpipe predict INPUT... [--model DIR] [--hop SECONDS] [--recursive] [--out FILE | --out-dir DIR]
                       [--format csv|json] [--fmin HZ] [--fmax HZ] [--smooth FRAMES] [--plot] [--notes] [-v]
     pitchpipe publish [--to s3://bucket/prefix] [--site DIR] [--public | --public-policy] [--endpoint-url URL]
+    pitchpipe export OUT.onnx [--model DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ from pathlib import Path
 
 PUBLISH_ENV = "PITCHPIPE_PUBLISH_TO"
 
+
+
+def run_export(args) -> int:
+    try:
+        from pitchpipe.model.onnx_model import tracker_to_onnx
+        from pitchpipe.model.tracking import is_tracker
+
+        if not is_tracker(args.model):
+            raise FileNotFoundError(f"{args.model}: no tracker here (model.json of a tracker; `dvc repro train_tracker`)")
+        graph = tracker_to_onnx(args.model)
+    except (FileNotFoundError, ModuleNotFoundError) as error:  # the onnx package comes with the pipeline's extra
+        print(f"pitchpipe export: {error}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(graph.SerializeToString())
+    print(args.out)
+    return 0
 
 
 def run_publish(parser: argparse.ArgumentParser, args) -> int:
@@ -77,9 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     public.add_argument("--public-policy", action="store_const", const="policy", dest="public",
                         help="add a bucket-policy statement making the prefix public (buckets with ACLs disabled)")
     publish.add_argument("--endpoint-url", default=None, help="S3-compatible endpoint (default: AWS or $AWS_ENDPOINT_URL)")
+    export = commands.add_parser("export", help="write the tracker, audio in and activations out, as one ONNX file",
+                                 description="The tracker up to its decoder as one ONNX graph: `audio` (samples,) "
+                                             "float32 mono at the model's rate in, `activations` (frames, bins) out; "
+                                             "model.json beside the model names the bins and the decoder.")
+    export.add_argument("out", type=Path, help="the .onnx file to write")
+    export.add_argument("--model", type=Path, default=Path("tracker"), help="the tracker's folder (default: tracker)")
     args = parser.parse_args(argv)
     if args.command == "publish":
         return run_publish(parser, args)
+    if args.command == "export":
+        return run_export(args)
     return run_predict(parser, args)
 
 

@@ -59,3 +59,26 @@ def test_the_export_is_the_same_bytes_every_run(tracker_dir):
     assert runs[0] == runs[1] == (tracker_dir / "model.onnx").read_bytes()
     model = keras.saving.load_model(tracker_dir / "model.keras", compile=False)
     assert keras_to_onnx(model, model.input_shape[1:]) == runs[0]
+
+
+def test_pitchpipe_export_writes_the_whole_tracker_up_to_its_decoder(tracker_dir, tmp_path):
+    """`pitchpipe export`: one graph from audio to activations (front end, network, silence) that a runtime
+    without Python can run; the same activations as the tracker's own path, silence included."""
+    import onnxruntime
+
+    from pitchpipe.model.tracking import load_tracker
+
+    out = tmp_path / "tracker.onnx"
+    done = subprocess.run([sys.executable, "-m", "pitchpipe.cli", "export", str(out), "--model", str(tracker_dir)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["audio"] and [o.name for o in session.get_outputs()] == ["activations"]
+    audio = melody()
+    expected, _ = load_tracker(tracker_dir).activations(audio)
+    got = session.run(None, {"audio": audio})[0]
+    assert got.shape == expected.shape and not got[int(1.3 * RATE) // 160].any()  # the rest is silent
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+    refused = subprocess.run([sys.executable, "-m", "pitchpipe.cli", "export", str(out), "--model", str(tmp_path)],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "no tracker here" in refused.stderr
