@@ -20,7 +20,7 @@ PUBLISH_ENV = "PITCHPIPE_PUBLISH_TO"
 
 def run_export(args) -> int:
     try:
-        from pitchpipe.model.onnx_model import tracker_to_onnx
+        from pitchpipe.inference.portable import tracker_to_onnx
         from pitchpipe.model.tracking import is_tracker
 
         if not is_tracker(args.model):
