@@ -49,10 +49,13 @@ def write_params(params: dict, path: Path) -> Path:
     return path
 
 
-def run_cmd(args, cwd, check=True, env_extra=None, timeout=900) -> subprocess.CompletedProcess:
+def run_cmd(args, cwd, check=True, env_extra=None, timeout=900, detach=False) -> subprocess.CompletedProcess:
+    """`args` in `cwd` with the project's venv first on PATH; `detach`: output to /dev/null, for a command that
+    leaves daemons behind (they would hold a captured output open)."""
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", DVC_NO_ANALYTICS="1")
     env.update(env_extra or {})
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    output = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if detach else dict(capture_output=True)
+    result = subprocess.run(args, cwd=cwd, env=env, text=True, timeout=timeout, **output)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
