@@ -546,19 +546,21 @@ class TrainConfig(Train):
     filters: int = 32  # the tracker's convolution width
 
 
-class ProbesConfig(Probes):
+class Clips(Section):
+    """What every maker of clips takes from `prepare`: their rate, length and gain range."""
+
     sample_rate: int = Borrowed("prepare.sample_rate")
     clip_samples: int = Borrowed("prepare.clip_samples")
     gain_min: float = Borrowed("prepare.gain_min")
     gain_max: float = Borrowed("prepare.gain_max")
 
 
-class SynthesizeConfig(Synthesize):
+class ProbesConfig(Probes, Clips):
+    pass
+
+
+class SynthesizeConfig(Synthesize, Clips):
     seed: int = Borrowed("seed")
-    sample_rate: int = Borrowed("prepare.sample_rate")
-    clip_samples: int = Borrowed("prepare.clip_samples")
-    gain_min: float = Borrowed("prepare.gain_min")
-    gain_max: float = Borrowed("prepare.gain_max")
     midi_low: int = Borrowed("render.midi_low")
     midi_high: int = Borrowed("render.midi_high")
 

@@ -25,13 +25,12 @@ def tracker_to_onnx(model_dir: str | Path):
     frontend.ir_version = network.ir_version
     joined = compose.merge_models(frontend, network, io_map=[("inputs", "network/inputs")])
     graph = joined.graph
-    sounding = helper.make_node("ReduceMax", ["inputs"], ["loudest_input"], axes=[1, 2], keepdims=1)
     graph.node.extend([
+        helper.make_node("ReduceMax", ["inputs"], ["loudest_input"], axes=[1, 2], keepdims=1),
         helper.make_node("Squeeze", ["loudest_input", "squeeze_axis"], ["loudest_frame"]),
         helper.make_node("Greater", ["loudest_frame", "zero"], ["sounding"]),  # (frames, 1)
         helper.make_node("Where", ["sounding", "network/outputs", "zero"], ["activations"]),
     ])
-    graph.node.insert(len(graph.node) - 3, sounding)
     graph.initializer.extend([onnx.numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
                               onnx.numpy_helper.from_array(np.array([2], np.int64), "squeeze_axis")])
     output = graph.output[0]

@@ -72,12 +72,11 @@ def write_onnx(keras_path: str | Path, input_shape: tuple[int, ...], path: str |
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        code = "import sys; from pitchpipe.model.onnx_model import write_onnx; write_onnx(*sys.argv[1:])"
+        code = ("import sys; from pitchpipe.model.onnx_model import write_onnx; "
+                "write_onnx(sys.argv[1], tuple(map(int, sys.argv[2].split(','))), sys.argv[3])")
         subprocess.run([sys.executable, "-c", code, str(keras_path), ",".join(map(str, input_shape)), str(path)],
                        env={**os.environ, "KERAS_BACKEND": "tensorflow"}, check=True)
         return
-    if isinstance(input_shape, str):  # from the command line above
-        input_shape = tuple(int(size) for size in input_shape.split(","))
     path = Path(path)
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(keras_to_onnx(keras.saving.load_model(keras_path, compile=False), input_shape))

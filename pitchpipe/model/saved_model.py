@@ -95,6 +95,9 @@ def save_pitch_model(model, meta: dict, model_dir: str | Path) -> None:
 def load_meta(model_dir: str | Path, what: str = "model", stage: str = "train") -> dict:
     """`model_dir`'s metadata, once its ONNX network and metadata are both there."""
     model_dir = Path(model_dir)
+    if (model_dir / MODEL_FILE).is_file() and not (model_dir / ONNX_FILE).is_file():
+        raise FileNotFoundError(f"{model_dir}: this {what} was saved before models were also written as ONNX "
+                                f"({ONNX_FILE}): run `dvc repro {stage}` or `dvc pull`")
     for name in (ONNX_FILE, META_FILE):
         if not (model_dir / name).is_file():
             raise FileNotFoundError(f"{model_dir / name}: no trained {what} here (run `dvc repro {stage}` or `dvc pull`)")
